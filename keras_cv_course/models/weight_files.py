@@ -1,0 +1,114 @@
+"""Weight files: check that a file fits a model, layer by layer, then load it.
+
+Keras loads legacy ``.h5`` files (keras.applications' ImageNet files) by the order
+of the layers that have weights, and Keras 3 ``.weights.h5`` files by the order of
+layers of each class. Either way a file from another architecture fails deep
+inside Keras or, worse, loads into layers of equal shape. ``load_checked``
+compares the file with the model first and names the first layer that differs.
+"""
+
+import os
+import re
+
+import h5py
+
+
+class WeightFileMismatchError(ValueError):
+    """A weight file does not fit the model it is loaded into."""
+
+
+def load_checked(model, path):
+    """Load the weight file at ``path`` into ``model`` after checking it fits."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Weight file not found: {path}")
+    if path.endswith(".keras"):
+        model.load_weights(path)
+        return model
+    if not (path.endswith(".h5") or path.endswith(".hdf5")):
+        raise ValueError(f"Unsupported weight file {path!r}: expected .weights.h5, legacy .h5/.hdf5 or .keras")
+    try:
+        with h5py.File(path, "r") as handle:
+            if path.endswith(".weights.h5"):
+                _check_keras3_file(model, handle, path)
+            else:
+                _check_legacy_file(model, handle, path)
+    except OSError as error:
+        raise ValueError(f"Weight file {path!r} is not a readable HDF5 file: {error}") from error
+    model.load_weights(path)
+    return model
+
+
+def weighted_layers(model):
+    """``[(layer name, [weight shapes])]`` for the layers that hold weights, in order."""
+    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+
+
+def _check_legacy_file(model, handle, path):
+    if "layer_names" not in handle.attrs and "model_weights" in handle:
+        handle = handle["model_weights"]
+    if "layer_names" not in handle.attrs:
+        raise WeightFileMismatchError(f"{path!r} is not a Keras weight file (no 'layer_names' attribute)")
+    entries = []
+    for raw_name in handle.attrs["layer_names"]:
+        layer_name = _text(raw_name)
+        group = handle[layer_name]
+        weight_names = [_text(n) for n in group.attrs.get("weight_names", [])]
+        if weight_names:
+            entries.append((layer_name, [tuple(group[w].shape) for w in weight_names]))
+    _compare(model, weighted_layers(model), entries, path)
+
+
+def _check_keras3_file(model, handle, path):
+    expected, entries = [], []
+    for layer, key in _keras3_keys(model.layers, "layers"):
+        if not layer.weights:
+            continue
+        expected.append((layer.name, [tuple(w.shape) for w in layer.weights]))
+        group = handle.get(f"{key}/vars")
+        shapes = [tuple(group[str(i)].shape) for i in range(len(group))] if group is not None else []
+        entries.append((key, shapes))
+    _compare(model, expected, entries, path)
+
+
+def _keras3_keys(layer_list, prefix):
+    """Pair each layer with its group path in a Keras 3 weights file
+    (class name in snake case, numbered per class within its container)."""
+    used = {}
+    for layer in layer_list:
+        key = _snake_case(type(layer).__name__)
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        path = f"{prefix}/{key}"
+        sublayers = getattr(layer, "layers", None)
+        if sublayers:
+            yield from _keras3_keys(sublayers, f"{path}/layers")
+        else:
+            yield layer, path
+
+
+def _compare(model, expected, entries, path):
+    for index, ((layer_name, shapes), (file_name, file_shapes)) in enumerate(zip(expected, entries)):
+        if shapes != file_shapes:
+            raise WeightFileMismatchError(
+                f"Weight file {path!r} does not fit model {model.name!r}: weighted layer #{index} "
+                f"{layer_name!r} needs weights of shapes {shapes}, the file's entry {file_name!r} holds {file_shapes}."
+            )
+    if len(expected) != len(entries):
+        raise WeightFileMismatchError(
+            f"Weight file {path!r} does not fit model {model.name!r}: the model has {len(expected)} layers "
+            f"with weights, the file {len(entries)}; the first {min(len(expected), len(entries))} agree."
+        )
+
+
+def _snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _text(value):
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
