@@ -1,0 +1,299 @@
+"""Drawing: every function draws on a matplotlib ``Axes`` it is given and returns
+it; nothing here computes a model (../shared/DESIGN.md §2).
+
+Pictures of what a convnet learned (``plot_activation_grid``, ``plot_filters``,
+``plot_pattern_gallery``, ``plot_heatmap``, ``plot_heatmap_overlay``) and the
+training plots (``plot_history``, ``plot_confusion_matrix``, ``plot_roc``).
+``new_figure`` and ``save_figure`` make and write PNGs without pyplot, so no
+global matplotlib state is touched and no display is needed.
+"""
+
+import math
+import os
+
+import numpy as np
+
+# ---------------------------------------------------------------- figures
+
+
+def new_figure(rows=1, cols=1, *, size=4.0, figsize=None, squeeze=True, **subplot_kw):
+    """A ``(Figure, axes)`` pair drawn by the Agg canvas (no pyplot, no display).
+
+    ``size`` is the side of one panel in inches; ``axes`` is one Axes when
+    ``rows == cols == 1`` and ``squeeze`` (else a 2-D numpy array of Axes).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize or (size * cols, size * rows))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, cols, squeeze=squeeze, subplot_kw=subplot_kw or None)
+    return figure, axes
+
+
+def save_figure(figure, path, *, dpi=100):
+    """Write ``figure`` to ``path`` (PNG by its extension), creating folders; returns the path."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+# ---------------------------------------------------------------- mosaics
+
+
+def tile_images(images, *, cols=None, margin=1, fill=1.0):
+    """Arrange ``images`` (N, H, W[, C]) into one (rows·H, cols·W[, C]) array with
+    ``margin`` pixels of ``fill`` between tiles; returns the mosaic."""
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(f"tile_images expects (N, H, W) or (N, H, W, C) images; got shape {images.shape}")
+    count, height, width = images.shape[:3]
+    if count == 0:
+        raise ValueError("tile_images got no images")
+    cols = cols or int(math.ceil(math.sqrt(count)))
+    rows = int(math.ceil(count / cols))
+    shape = (rows * height + (rows - 1) * margin, cols * width + (cols - 1) * margin) + images.shape[3:]
+    mosaic = np.full(shape, fill, dtype=images.dtype if images.dtype == np.uint8 else np.float32)
+    for index, image in enumerate(images):
+        row, col = divmod(index, cols)
+        top, left = row * (height + margin), col * (width + margin)
+        mosaic[top : top + height, left : left + width] = image
+    return mosaic
+
+
+def _channel_display(channel):
+    """The course's display recipe for one activation channel: standardize,
+    scale by 64 around 128, clip — so dead channels show flat gray, not noise."""
+    channel = np.asarray(channel, dtype=np.float32)
+    std = channel.std()
+    if not np.isfinite(std) or std < 1e-8:
+        return np.full(channel.shape, 0.0 if channel.max(initial=0.0) <= 0 else 0.5, np.float32)
+    return np.clip(((channel - channel.mean()) / std * 64.0 + 128.0) / 255.0, 0.0, 1.0)
+
+
+def plot_activation_grid(ax, activation, *, cols=None, cmap="viridis", title=None, max_channels=None):
+    """Every channel of one layer's activation (H, W, C) — the first image of a
+    batch if given (1, H, W, C) — as a grid of small images, each standardized as
+    in the course's walkthrough."""
+    activation = np.asarray(activation)
+    if activation.ndim == 4:
+        activation = activation[0]
+    if activation.ndim != 3:
+        raise ValueError(f"plot_activation_grid expects an (H, W, C) activation; got shape {activation.shape}")
+    channels = np.moveaxis(activation, -1, 0)
+    if max_channels:
+        channels = channels[:max_channels]
+    tiles = np.stack([_channel_display(c) for c in channels])
+    mosaic = tile_images(tiles, cols=cols or _default_cols(len(tiles)), margin=1, fill=np.nan)
+    ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    _image_axes(ax, title if title is not None else f"{activation.shape[-1]} channels")
+    return ax
+
+
+def plot_filters(ax, tiles, *, cols=None, channel=None, cmap="gray", title=None):
+    """Filter weights as image tiles: ``tiles`` (N, kh, kw, C) in [0, 1] as
+    returned by ``visualize.filters``. C == 3 draws RGB; otherwise input channel
+    ``channel`` (default 0) is drawn in ``cmap``."""
+    tiles = np.asarray(tiles, dtype=np.float32)
+    if tiles.ndim != 4:
+        raise ValueError(f"plot_filters expects (N, kh, kw, C) tiles; got shape {tiles.shape}")
+    if tiles.shape[-1] == 3 and channel is None:
+        images, kwargs = tiles, {}
+    else:
+        images, kwargs = tiles[..., channel or 0], {"cmap": cmap, "vmin": 0.0, "vmax": 1.0}
+    mosaic = tile_images(images, cols=cols or _default_cols(len(images)), margin=1, fill=1.0)
+    ax.imshow(mosaic, interpolation="nearest", **kwargs)
+    _image_axes(ax, title if title is not None else f"{len(tiles)} filters {tiles.shape[1]}x{tiles.shape[2]}")
+    return ax
+
+
+def plot_pattern_gallery(ax, patterns, *, cols=None, margin=None, title=None, cmap="gray"):
+    """A grid of filter patterns (N, H, W, C) uint8 (from ``filter_pattern``),
+    separated by black margins as in the course's gallery."""
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 4:
+        raise ValueError(f"plot_pattern_gallery expects (N, H, W, C) patterns; got shape {patterns.shape}")
+    margin = max(1, patterns.shape[1] // 16) if margin is None else margin
+    images = patterns[..., 0] if patterns.shape[-1] == 1 else patterns
+    mosaic = tile_images(images, cols=cols or _default_cols(len(images)), margin=margin, fill=0)
+    if mosaic.ndim == 2:
+        ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=255 if mosaic.dtype == np.uint8 else 1.0, interpolation="nearest")
+    else:
+        ax.imshow(mosaic, interpolation="nearest")
+    _image_axes(ax, title)
+    return ax
+
+
+def plot_heatmap(ax, heatmap, *, cmap="jet", title=None, colorbar=False):
+    """A heatmap (H, W) on its own, values as given (maps of visualize are in [0, 1])."""
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.ndim == 3:
+        heatmap = heatmap[0] if heatmap.shape[0] == 1 else heatmap.max(axis=-1)
+    image = ax.imshow(heatmap, cmap=cmap, interpolation="nearest")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    _image_axes(ax, title)
+    return ax
+
+
+def plot_heatmap_overlay(ax, image, heatmap, *, alpha=0.45, cmap="jet", title=None):
+    """``heatmap`` (h, w), any size, resized to ``image`` (H, W[, C]) and laid
+    over it — the course's Grad-CAM superimposition."""
+    image = _display_image(image)
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.ndim == 3 and heatmap.shape[0] == 1:
+        heatmap = heatmap[0]
+    if heatmap.ndim != 2:
+        raise ValueError(f"plot_heatmap_overlay expects an (H, W) heatmap; got shape {heatmap.shape}")
+    heatmap = _resize(heatmap, image.shape[:2])
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0)
+    else:
+        ax.imshow(image)
+    ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=0.0, vmax=max(1.0, float(np.nanmax(heatmap, initial=0.0))))
+    _image_axes(ax, title)
+    return ax
+
+
+# ---------------------------------------------------------------- training plots
+
+
+def plot_history(ax, history_dict, metrics=None, *, title=None):
+    """Training curves from ``History.history`` (or the History itself): each of
+    ``metrics`` (default: "loss" if recorded, else every training metric) as a solid
+    line with its ``val_`` twin dashed in the same color; x is the epoch (from 1)."""
+    history = getattr(history_dict, "history", history_dict)
+    if not isinstance(history, dict) or not history:
+        raise ValueError("plot_history expects a non-empty dict of metric -> per-epoch values (History.history)")
+    if metrics is None:
+        metrics = ["loss"] if "loss" in history else [k for k in history if not k.startswith("val_")]
+    elif isinstance(metrics, str):
+        metrics = [metrics]
+    for metric in metrics:
+        names = [name for name in (metric, f"val_{metric}") if name in history]
+        if not names:
+            raise ValueError(f"Metric {metric!r} is not in the history; recorded: {sorted(history)}")
+        color = None
+        for name in names:
+            values = np.asarray(history[name], dtype=np.float64)
+            epochs = np.arange(1, len(values) + 1)
+            label = ("validation " if name.startswith("val_") else "training ") + metric
+            (line,) = ax.plot(epochs, values, "--" if name.startswith("val_") else "-", marker="o",
+                              markersize=3, color=color, label=label)
+            color = line.get_color()
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metrics[0] if len(metrics) == 1 else "value")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title(title if title is not None else ", ".join(metrics))
+    return ax
+
+
+def plot_confusion_matrix(ax, matrix, class_names=None, *, normalize=False, cmap="Blues", title=None, annotate=True):
+    """A confusion matrix (rows: true class, columns: predicted), counts or, with
+    ``normalize=True``, row fractions; cells annotated with their values."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"plot_confusion_matrix expects a square matrix; got shape {matrix.shape}")
+    count = matrix.shape[0]
+    class_names = list(class_names) if class_names is not None else [str(i) for i in range(count)]
+    if len(class_names) != count:
+        raise ValueError(f"{len(class_names)} class names for a {count}x{count} matrix")
+    shown = matrix
+    if normalize:
+        totals = matrix.sum(axis=1, keepdims=True)
+        shown = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+    image = ax.imshow(shown, cmap=cmap, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(count), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(count), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if annotate and count <= 30:
+        threshold = shown.max() / 2.0 if shown.size else 0.0
+        for (row, col), value in np.ndenumerate(shown):
+            text = f"{value:.2f}" if normalize else (f"{int(value)}" if float(value).is_integer() else f"{value:.2f}")
+            ax.text(col, row, text, ha="center", va="center", fontsize=7,
+                    color="white" if value > threshold else "black")
+    ax.set_title(title if title is not None else "confusion matrix" + (" (row-normalized)" if normalize else ""))
+    return ax
+
+
+def plot_roc(ax, fpr, tpr, auc=None, *, label=None, title=None):
+    """ROC curve(s): ``fpr``/``tpr`` arrays with their ``auc`` — or dicts keyed by
+    class name with ``auc`` a dict too — plus the chance diagonal."""
+    if isinstance(fpr, dict):
+        for key in fpr:
+            area = auc.get(key) if isinstance(auc, dict) else None
+            _roc_line(ax, fpr[key], tpr[key], area, str(key))
+    else:
+        _roc_line(ax, fpr, tpr, auc, label)
+    ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title if title is not None else "ROC")
+    return ax
+
+
+def _roc_line(ax, fpr, tpr, auc, label):
+    fpr, tpr = np.asarray(fpr, dtype=np.float64), np.asarray(tpr, dtype=np.float64)
+    if fpr.shape != tpr.shape or fpr.ndim != 1:
+        raise ValueError(f"fpr and tpr must be 1-D arrays of equal length; got {fpr.shape} and {tpr.shape}")
+    text = label or "ROC"
+    if auc is not None:
+        text += f" (AUC = {float(auc):.3f})"
+    ax.plot(fpr, tpr, label=text)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _default_cols(count):
+    return min(16, max(1, int(math.ceil(math.sqrt(count)))))
+
+
+def _image_axes(ax, title):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+
+
+def _display_image(image):
+    """An image as float [0, 1] (H, W) or (H, W, 3) for imshow."""
+    image = np.asarray(image)
+    if image.ndim == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3):
+        raise ValueError(f"Expected an (H, W) or (H, W, C) image; got shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    image = image.astype(np.float32)
+    low, high = float(np.nanmin(image)), float(np.nanmax(image))
+    if low >= 0.0 and high <= 1.0:
+        return image
+    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
+def _resize(array, shape):
+    """Bilinear resize of a 2-D array to ``shape`` (pure numpy)."""
+    array = np.asarray(array, dtype=np.float32)
+    if array.shape == tuple(shape):
+        return array
+    rows = np.clip((np.arange(shape[0]) + 0.5) * array.shape[0] / shape[0] - 0.5, 0, array.shape[0] - 1)
+    cols = np.clip((np.arange(shape[1]) + 0.5) * array.shape[1] / shape[1] - 0.5, 0, array.shape[1] - 1)
+    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    r1, c1 = np.minimum(r0 + 1, array.shape[0] - 1), np.minimum(c0 + 1, array.shape[1] - 1)
+    fr, fc = (rows - r0)[:, None], (cols - c0)[None, :]
+    top = array[r0][:, c0] * (1 - fc) + array[r0][:, c1] * fc
+    bottom = array[r1][:, c0] * (1 - fc) + array[r1][:, c1] * fc
+    return top * (1 - fr) + bottom * fr
