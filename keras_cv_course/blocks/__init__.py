@@ -6,6 +6,22 @@ layer it makes is named after that name.
 
 from keras_cv_course.blocks.conv import activation_layer, conv_bn_act, dense_act
 from keras_cv_course.blocks.nin import mlpconv
+from keras_cv_course.blocks.inception import (
+    max_pool_ceil,
+    inception_module,
+    inception_naive,
+    inception_v3_a,
+    inception_v3_b,
+    inception_v3_c,
+    inception_v3_conv,
+    inception_v3_reduction_a,
+    inception_v3_reduction_b,
+)
+from keras_cv_course.blocks.dense import dense_block, dense_layer, transition_block
+from keras_cv_course.blocks.fire import fire_module
 from keras_cv_course.blocks.normalization import LocalResponseNormalization
 
 __all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization"]
+__all__ += ["max_pool_ceil", "inception_naive", "inception_module", "inception_v3_conv", "inception_v3_a",
+            "inception_v3_reduction_a", "inception_v3_b", "inception_v3_reduction_b", "inception_v3_c",
+            "dense_layer", "dense_block", "transition_block", "fire_module"]

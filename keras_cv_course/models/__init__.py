@@ -12,6 +12,10 @@ from keras_cv_course.models.lenet import LeNet5
 from keras_cv_course.models.alexnet import AlexNet, ZFNet
 from keras_cv_course.models.vgg import VGG11, VGG11_BN, VGG13, VGG13_BN, VGG16, VGG16_BN, VGG19, VGG19_BN
 from keras_cv_course.models.nin import NiN
+from keras_cv_course.models.googlenet import GoogLeNet
+from keras_cv_course.models.inception_v3 import InceptionV3
+from keras_cv_course.models.densenet import DenseNet121, DenseNet169, DenseNet201
+from keras_cv_course.models.squeezenet import SqueezeNet1_0, SqueezeNet1_1
 
 __all__ = [
     "FeatureTap", "ModelInfo", "get_model", "list_models", "model_info", "register",
@@ -19,4 +23,5 @@ __all__ = [
     "LeNet5", "AlexNet", "ZFNet",
     "VGG11", "VGG11_BN", "VGG13", "VGG13_BN", "VGG16", "VGG16_BN", "VGG19", "VGG19_BN",
     "NiN",
+    "GoogLeNet", "InceptionV3", "DenseNet121", "DenseNet169", "DenseNet201", "SqueezeNet1_0", "SqueezeNet1_1",
 ]
