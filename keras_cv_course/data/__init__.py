@@ -1,0 +1,29 @@
+"""Datasets, input pipelines and augmentation (DESIGN.md §6).
+
+- ``load(name, split)``: a ``tf.data.Dataset`` of ``(uint8 image, int32 label)``
+  from the first local source that has it, else a TFDS download;
+  ``info(name)``, ``locate(name, split)``, ``list_datasets()``.
+- ``image_folder(path, ...)``: one sub-folder per class.
+- ``pipeline(ds, ...)``: decode → resize → augment → preprocess → batch → prefetch.
+- ``augment``: ``PCALighting``, per-image ``RandomCrop``, presets, ``ten_crop_predict``.
+"""
+
+from keras_cv_course.data.datasets import (
+    DatasetInfo,
+    DatasetNotFoundError,
+    Source,
+    info,
+    list_datasets,
+    load,
+    load_arrays,
+    locate,
+)
+from keras_cv_course.data.folders import FolderReport, image_folder
+from keras_cv_course.data.pipeline import pipeline
+from keras_cv_course.data.augment import PCALighting, RandomCrop, pca_basis, ten_crop, ten_crop_predict
+
+__all__ = [
+    "DatasetInfo", "DatasetNotFoundError", "Source", "info", "list_datasets", "load", "load_arrays", "locate",
+    "FolderReport", "image_folder", "pipeline",
+    "PCALighting", "RandomCrop", "pca_basis", "ten_crop", "ten_crop_predict",
+]

@@ -1,0 +1,316 @@
+"""Augmentation the course teaches, built from Keras preprocessing layers.
+
+Keras has most transforms (flip, rotation, translation, shear, zoom, center
+crop); this module adds only what it lacks:
+
+- ``RandomCrop``: a crop with its own random offset *per image* (Keras'
+  ``RandomCrop`` draws one offset per batch), with optional zero padding first
+  (the CIFAR "pad 4 + random crop"). At inference it takes the center crop.
+- ``PCALighting``: AlexNet's color augmentation (Krizhevsky, Sutskever & Hinton
+  2012, §4.1): add ``eigvec @ (alpha * eigval)`` to every pixel, with
+  ``alpha ~ N(0, alphastd)`` drawn per image; ``pca_basis`` computes the
+  eigen-basis of the RGB pixel covariance from training images.
+- ``ten_crop`` / ``ten_crop_predict``: AlexNet's test procedure, the four corner
+  crops and the center crop plus their horizontal flips, predictions averaged.
+
+``preset(name, ...)`` returns the layer lists of the named augmentations:
+``"alexnet"``, ``"image_data_generator"``, ``"cifar"``, ``"fashion"``.
+All layers take images in the 0..255 pixel range (float or uint8).
+"""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+# The ImageNet eigen-basis of fb.resnet.torch / Krizhevsky 2012, in 0..255 pixel units.
+# Columns of IMAGENET_EIGVEC are the eigenvectors (R, G, B components).
+IMAGENET_EIGVAL = np.array([0.2175, 0.0188, 0.0045], np.float32) * 255.0
+IMAGENET_EIGVEC = np.array(
+    [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]], np.float32
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class RandomCrop(layers.Layer):
+    """Crop ``height`` × ``width`` at a random offset drawn independently per image.
+
+    ``padding`` zero-pads every side first (CIFAR: ``padding=4`` on 32×32, then a
+    32×32 crop, i.e. a random shift of up to 4 pixels). With ``training=False``
+    the layer returns the center crop (of the padded image), so with padding and
+    an unchanged size inference is the identity.
+    """
+
+    def __init__(self, height, width, padding=0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width, self.padding, self.seed = int(height), int(width), int(padding), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = False
+
+    def call(self, images, training=True):
+        images = ops.convert_to_tensor(images)
+        unbatched = len(images.shape) == 3
+        if unbatched:
+            images = ops.expand_dims(images, 0)
+        if self.padding:
+            p = self.padding
+            images = ops.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+        in_h, in_w = images.shape[1], images.shape[2]
+        if in_h is None or in_w is None:
+            raise ValueError(f"RandomCrop needs static image height and width; got shape {images.shape}")
+        if in_h < self.height or in_w < self.width:
+            raise ValueError(f"RandomCrop of {self.height}x{self.width} from smaller images {in_h}x{in_w}")
+        if training:
+            n = ops.shape(images)[0]
+            top = ops.cast(keras.random.uniform((n,), 0.0, in_h - self.height + 1.0, seed=self.seed_generator), "int32")
+            left = ops.cast(keras.random.uniform((n,), 0.0, in_w - self.width + 1.0, seed=self.seed_generator), "int32")
+            top = ops.minimum(top, in_h - self.height)
+            left = ops.minimum(left, in_w - self.width)
+            rows = top[:, None] + ops.arange(self.height, dtype="int32")[None, :]
+            cols = left[:, None] + ops.arange(self.width, dtype="int32")[None, :]
+            channels = images.shape[3]
+            rows = ops.broadcast_to(rows[:, :, None, None], (n, self.height, in_w, channels))
+            images = ops.take_along_axis(images, rows, axis=1)
+            cols = ops.broadcast_to(cols[:, None, :, None], (n, self.height, self.width, channels))
+            images = ops.take_along_axis(images, cols, axis=2)
+        else:
+            top, left = (in_h - self.height) // 2, (in_w - self.width) // 2
+            images = images[:, top: top + self.height, left: left + self.width, :]
+        return images[0] if unbatched else images
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width, "padding": self.padding, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class PCALighting(layers.Layer):
+    """AlexNet's PCA color augmentation ("fancy PCA", Krizhevsky et al. 2012 §4.1).
+
+    To each image adds the same vector at every pixel:
+    ``shift = eigvec @ (alpha * eigval)``, ``alpha ~ N(0, alphastd)`` per image
+    and per component. ``eigval`` (C,) and ``eigvec`` (C, C; columns are the
+    eigenvectors) are the eigen-decomposition of the pixel covariance in the
+    images' own units (0..255 for the pipeline); compute them with
+    ``pca_basis(training_images)``. The default is the ImageNet basis. Inference
+    (``training=False``) and ``alphastd=0`` are the identity. Values are not
+    clipped, as in the paper.
+    """
+
+    def __init__(self, eigval=None, eigvec=None, alphastd=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        eigval = IMAGENET_EIGVAL if eigval is None else eigval
+        eigvec = IMAGENET_EIGVEC if eigvec is None else eigvec
+        self.eigval = np.asarray(eigval, np.float32).reshape(-1)
+        self.eigvec = np.asarray(eigvec, np.float32)
+        c = self.eigval.shape[0]
+        if self.eigvec.shape != (c, c):
+            raise ValueError(f"PCALighting: eigvec must be ({c}, {c}) for {c} eigenvalues; got {self.eigvec.shape}")
+        self.alphastd, self.seed = float(alphastd), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def shift(self, alpha):
+        """The per-image color shift ``eigvec @ (alpha * eigval)`` for ``alpha`` of shape (N, C)."""
+        alpha = ops.convert_to_tensor(alpha, "float32")
+        return ops.matmul(alpha * ops.convert_to_tensor(self.eigval), ops.transpose(ops.convert_to_tensor(self.eigvec)))
+
+    def call(self, images, training=True):
+        images = ops.cast(images, "float32")
+        if not training or self.alphastd == 0.0:
+            return images
+        unbatched = len(images.shape) == 3
+        batch = ops.expand_dims(images, 0) if unbatched else images
+        channels = batch.shape[-1]
+        if channels is not None and channels != self.eigval.shape[0]:
+            raise ValueError(
+                f"PCALighting has a {self.eigval.shape[0]}-channel basis but the images have {channels} channels; "
+                "compute a basis for these images with pca_basis(images)."
+            )
+        alpha = keras.random.normal((ops.shape(batch)[0], self.eigval.shape[0]), stddev=self.alphastd, seed=self.seed_generator)
+        out = batch + self.shift(alpha)[:, None, None, :]
+        return out[0] if unbatched else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "eigval": self.eigval.tolist(),
+            "eigvec": self.eigvec.tolist(),
+            "alphastd": self.alphastd,
+            "seed": self.seed,
+        }
+
+
+def pca_basis(images, max_pixels=1_000_000, seed=0):
+    """Eigenvalues (descending) and eigenvectors (columns) of the per-pixel color
+    covariance of ``images`` — a numpy array (N, H, W, C), or a tf.data.Dataset of
+    images or ``(image, label)`` pairs (its first images up to ``max_pixels``).
+    Units are those of the images (0..255 for uint8 data)."""
+    pixels = _sample_pixels(images, max_pixels, seed)
+    cov = np.atleast_2d(np.cov(pixels, rowvar=False))
+    eigval, eigvec = np.linalg.eigh(cov)
+    order = np.argsort(eigval)[::-1]
+    return np.clip(eigval[order], 0.0, None).astype(np.float32), eigvec[:, order].astype(np.float32)
+
+
+def _sample_pixels(images, max_pixels, seed):
+    if hasattr(images, "as_numpy_iterator"):
+        chunks, count = [], 0
+        for element in images.as_numpy_iterator():
+            image = element[0] if isinstance(element, tuple) else element
+            image = np.asarray(image, np.float64)
+            chunks.append(image.reshape(-1, image.shape[-1]))
+            count += len(chunks[-1])
+            if count >= max_pixels:
+                break
+        if not chunks:
+            raise ValueError("pca_basis: the dataset is empty")
+        pixels = np.concatenate(chunks)
+    else:
+        images = np.asarray(images)
+        pixels = images.reshape(-1, images.shape[-1]).astype(np.float64)
+    if len(pixels) > max_pixels:
+        pixels = pixels[np.random.default_rng(seed).choice(len(pixels), max_pixels, replace=False)]
+    return pixels
+
+
+# ----------------------------------------------------------------------------- presets
+
+PRESETS = ("alexnet", "image_data_generator", "cifar", "fashion")
+
+
+@dataclasses.dataclass
+class Augmentation:
+    """What the pipeline needs to apply an augmentation.
+
+    ``layers`` are called in order on float batches with ``training``;
+    ``input_size`` is the (H, W) images are resized to before them (None: keep)
+    and ``output_size`` the size they come out at.
+    """
+
+    layers: list
+    input_size: tuple = None
+    output_size: tuple = None
+
+
+def image_data_generator_layers(
+    rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
+    horizontal_flip=True, fill_mode="nearest", seed=None,
+):
+    """Keras layers for the course's ``ImageDataGenerator(rotation_range=40,
+    width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
+    horizontal_flip=True, fill_mode="nearest")``.
+
+    The arguments mean what they mean to ImageDataGenerator: ``rotation_range``
+    in degrees; shifts as fractions of the size; ``shear_range`` is a shear
+    *angle in degrees* (so 0.2 is a very small shear, as in the course's
+    generator); zoom independently in x and y in ``[1 - z, 1 + z]``.
+    """
+    seeds = _seeds(seed, 5)
+    out = []
+    if rotation_range:
+        out.append(layers.RandomRotation(rotation_range / 360.0, fill_mode=fill_mode, seed=seeds[0], name="rotation"))
+    if width_shift_range or height_shift_range:
+        out.append(layers.RandomTranslation(height_shift_range, width_shift_range, fill_mode=fill_mode, seed=seeds[1], name="shift"))
+    if shear_range:
+        factor = math.tan(math.radians(shear_range))
+        out.append(layers.RandomShear(x_factor=factor, y_factor=0.0, fill_mode=fill_mode, seed=seeds[2], name="shear"))
+    if zoom_range:
+        z = (-zoom_range, zoom_range)
+        out.append(layers.RandomZoom(z, z, fill_mode=fill_mode, seed=seeds[3], name="zoom"))
+    if horizontal_flip:
+        out.append(layers.RandomFlip("horizontal", seed=seeds[4], name="flip"))
+    return out
+
+
+def preset(name, *, image_size, seed=None, pca=None):
+    """The ``Augmentation`` of a named preset for images of ``image_size`` (H, W)
+    coming out of the pipeline.
+
+    - ``"alexnet"``: resize to 256/224 of the output size, random crop to it
+      (per image), horizontal flip, ``PCALighting`` with ``pca`` = (eigval,
+      eigvec) (ImageNet's when None); inference takes the center crop.
+      Default output 224×224.
+    - ``"image_data_generator"``: see ``image_data_generator_layers``.
+    - ``"cifar"``: zero-pad 4, random crop back (per image), horizontal flip.
+    - ``"fashion"``: zero-pad 2, random crop back, horizontal flip (clothes are
+      mirror-symmetric; do not use flips for digits).
+    """
+    seeds = _seeds(seed, 3)
+    if name == "alexnet":
+        out = tuple(image_size) if image_size else (224, 224)
+        base = tuple(int(round(s * 256 / 224)) for s in out)
+        eigval, eigvec = pca if pca is not None else (None, None)
+        return Augmentation(
+            [
+                RandomCrop(*out, seed=seeds[0], name="random_crop"),
+                layers.RandomFlip("horizontal", seed=seeds[1], name="flip"),
+                PCALighting(eigval, eigvec, seed=seeds[2], name="pca_lighting"),
+            ],
+            input_size=base,
+            output_size=out,
+        )
+    if name == "image_data_generator":
+        return Augmentation(image_data_generator_layers(seed=seed), image_size, image_size)
+    if name in ("cifar", "fashion"):
+        if image_size is None:
+            raise ValueError(f"augment={name!r} needs the image size (static image shape or image_size=)")
+        pad = 4 if name == "cifar" else 2
+        return Augmentation(
+            [RandomCrop(*image_size, padding=pad, seed=seeds[0], name="random_crop"),
+             layers.RandomFlip("horizontal", seed=seeds[1], name="flip")],
+            image_size,
+            image_size,
+        )
+    raise ValueError(f"Unknown augmentation {name!r}; expected one of {PRESETS}, a list of layers, or None.")
+
+
+def _seeds(seed, n):
+    return [None] * n if seed is None else [int(seed) * 1009 + i for i in range(n)]
+
+
+# ----------------------------------------------------------------------------- test-time augmentation
+
+
+def ten_crop(images, crop_size):
+    """The ten crops of AlexNet's test procedure: top-left, top-right, bottom-left,
+    bottom-right, center, then the same five of the horizontally flipped image.
+
+    ``images`` (N, H, W, C) numpy or tensor; ``crop_size`` an int or (h, w).
+    Returns a numpy array (10, N, h, w, C).
+    """
+    images = np.asarray(keras.ops.convert_to_numpy(images))
+    if images.ndim == 3:
+        images = images[None]
+    h, w = (crop_size, crop_size) if np.isscalar(crop_size) else tuple(crop_size)
+    H, W = images.shape[1:3]
+    if h > H or w > W:
+        raise ValueError(f"ten_crop: crop {h}x{w} is larger than the images ({H}x{W})")
+    top, left = (H - h) // 2, (W - w) // 2
+    offsets = [(0, 0), (0, W - w), (H - h, 0), (H - h, W - w), (top, left)]
+    crops = [images[:, r: r + h, c: c + w] for r, c in offsets]
+    crops += [crop[:, :, ::-1] for crop in crops]
+    return np.stack(crops)
+
+
+def ten_crop_predict(model, images, crop_size, batch_size=None):
+    """Average ``model``'s predictions over the ten crops of each image.
+
+    ``model`` is a Keras model (its ``predict`` is used) or any callable on a
+    batch. Returns ``mean`` over the ten crops, shape (N, ...).
+    """
+    crops = ten_crop(images, crop_size)
+    ten, n = crops.shape[:2]
+    flat = crops.reshape((ten * n,) + crops.shape[2:])
+    if hasattr(model, "predict"):
+        preds = model.predict(flat, batch_size=batch_size or min(len(flat), 256), verbose=0)
+    else:
+        preds = keras.ops.convert_to_numpy(model(flat))
+    preds = np.asarray(preds).reshape((ten, n) + np.asarray(preds).shape[1:])
+    return preds.mean(axis=0)

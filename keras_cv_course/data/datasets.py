@@ -1,0 +1,454 @@
+"""Dataset sources: ``load(name, split)`` and ``info(name)``.
+
+``load`` returns a ``tf.data.Dataset`` of ``(uint8 image (H, W, C), int32 label)``
+from the first source that has the data, in this order (DESIGN.md §6):
+
+1. a prepared TFDS data directory (``data_dir``, ``$TFDS_DATA_DIR`` or
+   ``~/tensorflow_datasets``);
+2. the Keras dataset cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``),
+   in the layout ``keras.datasets.*.load_data`` leaves there;
+3. the files of Debian's ``dataset-fashion-mnist`` package
+   (``/usr/share/datasets/fashion-mnist``, or ``debian_dir`` / ``$KCC_DEBIAN_FASHION_MNIST``);
+4. a user folder given as ``data_dir``: the idx ``.gz`` files, a ``{name}.npz``
+   with ``x_train, y_train, x_test, y_test``, the CIFAR python batches, or one
+   sub-folder per class under ``data_dir/{split}/``;
+5. a download through TFDS, only when ``download=True`` (the default).
+
+When nothing has the data, ``DatasetNotFoundError`` names every place looked in
+and how to get the data. ``locate(name, split)`` says which source ``load`` would
+use without reading it.
+
+``"fashion_mnist_sample"`` is a small real Fashion-MNIST subset shipped inside
+the package (2,000 train and 1,000 test images, class-balanced), so demos and
+tests run anywhere without a download.
+"""
+
+import dataclasses
+import glob
+import gzip
+import os
+import pickle
+
+import numpy as np
+
+DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+SAMPLE_FILE = os.path.join(os.path.dirname(__file__), "fashion_mnist_sample.npz")
+
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
+    "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard",
+    "lamp", "lawn_mower", "leopard", "lion", "lizard", "man", "maple_tree", "motorcycle", "mountain", "mouse",
+    "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain",
+    "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose",
+    "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel",
+    "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor", "train",
+    "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What ``info(name)`` reports: classes, their names, image shape, split sizes."""
+
+    name: str
+    num_classes: int
+    class_names: tuple
+    image_shape: tuple
+    splits: dict
+    tfds_name: str = None
+    description: str = ""
+
+    @property
+    def channels(self):
+        return self.image_shape[-1]
+
+
+_DATASETS = {
+    "mnist": DatasetInfo(
+        "mnist", 10, tuple(str(i) for i in range(10)), (28, 28, 1), {"train": 60_000, "test": 10_000},
+        tfds_name="mnist", description="LeCun et al. handwritten digits",
+    ),
+    "fashion_mnist": DatasetInfo(
+        "fashion_mnist", 10, FASHION_CLASSES, (28, 28, 1), {"train": 60_000, "test": 10_000},
+        tfds_name="fashion_mnist", description="Zalando Fashion-MNIST (Xiao, Rasul & Vollgraf 2017)",
+    ),
+    "fashion_mnist_sample": DatasetInfo(
+        "fashion_mnist_sample", 10, FASHION_CLASSES, (28, 28, 1), {"train": 2_000, "test": 1_000},
+        description="class-balanced real Fashion-MNIST subset shipped with the package",
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10", 10, CIFAR10_CLASSES, (32, 32, 3), {"train": 50_000, "test": 10_000},
+        tfds_name="cifar10", description="Krizhevsky 2009, CIFAR-10",
+    ),
+    "cifar100": DatasetInfo(
+        "cifar100", 100, CIFAR100_CLASSES, (32, 32, 3), {"train": 50_000, "test": 10_000},
+        tfds_name="cifar100", description="Krizhevsky 2009, CIFAR-100 (fine labels)",
+    ),
+}
+_ALIASES = {"fashion-mnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar-10": "cifar10", "cifar-100": "cifar100"}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No source had the dataset and it could not (or may not) be downloaded."""
+
+    def __init__(self, message, places=()):
+        super().__init__(message)
+        self.places = tuple(places)
+
+
+def list_datasets():
+    """Names ``load`` and ``info`` accept."""
+    return sorted(_DATASETS)
+
+
+def info(name):
+    """The ``DatasetInfo`` of ``name`` (classes, class names, image shape, split sizes)."""
+    return _DATASETS[_canonical(name)]
+
+
+def _canonical(name):
+    key = str(name).lower().strip()
+    key = _ALIASES.get(key, key)
+    if key not in _DATASETS:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(_DATASETS), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}.")
+    return key
+
+
+def _check_split(dataset, split):
+    if split not in dataset.splits:
+        raise ValueError(f"Dataset {dataset.name!r} has splits {sorted(dataset.splits)}; got split={split!r}.")
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where ``load`` found (or would find) a dataset split.
+
+    ``kind`` is one of ``"tfds"``, ``"keras_cache"``, ``"debian"``, ``"folder"``,
+    ``"embedded"``, ``"download"``; ``path`` the file or directory used.
+    """
+
+    kind: str
+    path: str
+    reader: object = dataclasses.field(default=None, repr=False, compare=False)
+
+    def read(self):
+        return self.reader()
+
+
+def keras_datasets_dir():
+    """``$KERAS_HOME/datasets`` (read at call time), else ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "datasets")
+
+
+def tfds_data_dirs(data_dir=None):
+    dirs = []
+    if data_dir:
+        dirs.append(os.fspath(data_dir))
+    if os.environ.get("TFDS_DATA_DIR"):
+        dirs.append(os.environ["TFDS_DATA_DIR"])
+    dirs.append(os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
+    return list(dict.fromkeys(dirs))
+
+
+def debian_fashion_mnist_dir(override=None):
+    """The Debian Fashion-MNIST directory: ``override``, ``$KCC_DEBIAN_FASHION_MNIST``, else the package path."""
+    return os.fspath(override or os.environ.get("KCC_DEBIAN_FASHION_MNIST") or DEBIAN_FASHION_MNIST_DIR)
+
+
+def _find_tfds(dataset, split, data_dir):
+    """Prepared TFDS directories: ``{data_dir}/{tfds_name}/{version}/dataset_info.json``."""
+    places = []
+    if not dataset.tfds_name:
+        return None, places
+    for root in tfds_data_dirs(data_dir):
+        pattern = os.path.join(root, dataset.tfds_name, "*", "dataset_info.json")
+        places.append(f"prepared TFDS data: {os.path.join(root, dataset.tfds_name)}")
+        found = sorted(glob.glob(pattern) + glob.glob(os.path.join(root, dataset.tfds_name, "*", "*", "dataset_info.json")))
+        if found:
+            builder_dir = os.path.dirname(found[-1])
+            return Source("tfds", builder_dir, lambda d=builder_dir: _read_tfds_dir(d, split)), places
+    return None, places
+
+
+def _read_tfds_dir(builder_dir, split):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder_from_directory(builder_dir)
+    ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    return ds.map(lambda x, y: (x, tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _idx_reader(directory, split, dataset):
+    images_file, labels_file = (os.path.join(directory, f) for f in _IDX_FILES[split])
+    return lambda: _arrays_dataset(*read_idx_pair(images_file, labels_file), dataset, f"{images_file}")
+
+
+def _has_idx(directory, split):
+    return all(os.path.isfile(os.path.join(directory, f)) for f in _IDX_FILES[split])
+
+
+def read_idx(path):
+    """Read an idx file (``.gz`` or raw) into a numpy array (LeCun's MNIST format)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte idx file (magic {data[:4]!r})")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(dims))
+    if len(data) - offset != expected:
+        raise ValueError(f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), file has {len(data) - offset}")
+    return np.frombuffer(data, np.uint8, offset=offset).reshape(dims)
+
+
+def read_idx_pair(images_file, labels_file):
+    images, labels = read_idx(images_file), read_idx(labels_file)
+    if len(images) != len(labels):
+        raise ValueError(f"{images_file} has {len(images)} images but {labels_file} has {len(labels)} labels")
+    return images, labels
+
+
+def _npz_reader(path, split, dataset):
+    def read():
+        with np.load(path, allow_pickle=False) as f:
+            if f"x_{split}" not in f:
+                raise ValueError(f"{path} has no x_{split}/y_{split} arrays (it has {sorted(f.files)})")
+            return _arrays_dataset(f[f"x_{split}"], f[f"y_{split}"], dataset, path)
+
+    return read
+
+
+def _cifar_reader(directory, split, dataset):
+    def read():
+        if dataset.name == "cifar10":
+            files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+            key = "labels"
+        else:
+            files, key = [split], "fine_labels"
+        xs, ys = [], []
+        for fname in files:
+            with open(os.path.join(directory, fname), "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+            xs.append(np.asarray(batch["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            ys.append(np.asarray(batch[key]))
+        return _arrays_dataset(np.concatenate(xs), np.concatenate(ys), dataset, directory)
+
+    return read
+
+
+def _cifar_files_present(directory, split, dataset):
+    if dataset.name == "cifar10":
+        files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    else:
+        files = [split]
+    return all(os.path.isfile(os.path.join(directory, f)) for f in files)
+
+
+def _find_local(dataset, split, root, kind):
+    """Look under ``root`` for the Keras-cache / user-folder layouts of ``dataset``."""
+    name = dataset.name
+    if name in ("mnist", "fashion_mnist"):
+        dash = name.replace("_", "-")
+        for directory in (os.path.join(root, dash), os.path.join(root, name), root):
+            if _has_idx(directory, split):
+                return Source(kind, directory, _idx_reader(directory, split, dataset))
+        for npz in (os.path.join(root, f"{name}.npz"), os.path.join(root, f"{dash}.npz")):
+            if os.path.isfile(npz):
+                return Source(kind, npz, _npz_reader(npz, split, dataset))
+    if name in ("cifar10", "cifar100"):
+        base = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
+        candidates = [os.path.join(root, base), root] + sorted(glob.glob(os.path.join(root, "*", base)))
+        for directory in candidates:
+            if _cifar_files_present(directory, split, dataset):
+                return Source(kind, directory, _cifar_reader(directory, split, dataset))
+        npz = os.path.join(root, f"{name}.npz")
+        if os.path.isfile(npz):
+            return Source(kind, npz, _npz_reader(npz, split, dataset))
+    if kind == "folder":
+        folder = os.path.join(root, split)
+        if os.path.isdir(folder) and any(os.path.isdir(os.path.join(folder, c)) for c in os.listdir(folder)):
+            return Source(kind, folder, lambda: _folder_dataset(folder, dataset))
+    return None
+
+
+def _folder_dataset(folder, dataset):
+    from keras_cv_course.data.folders import image_folder
+
+    color_mode = "grayscale" if dataset.channels == 1 else "rgb"
+    names = [c for c in dataset.class_names]
+    present = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    # Class sub-folders are either the class names (with "/" written as "_") or the label numbers.
+    if all(p.isdigit() for p in present):
+        class_names = [str(i) for i in range(dataset.num_classes)]
+    else:
+        class_names = [n.replace("/", "_") for n in names]
+    unknown = sorted(set(present) - set(class_names))
+    if unknown:
+        raise ValueError(
+            f"{folder} has class folders {unknown} that are not classes of {dataset.name!r} "
+            f"(expected folder names {class_names})."
+        )
+    return image_folder(folder, class_names=class_names, color_mode=color_mode, image_size=dataset.image_shape[:2])
+
+
+def _arrays_dataset(images, labels, dataset, origin):
+    """Validate numpy arrays against ``dataset`` and wrap them in a tf.data.Dataset."""
+    import tensorflow as tf
+
+    images, labels = _validate_arrays(images, labels, dataset, origin)
+    return tf.data.Dataset.from_tensor_slices((images, labels))
+
+
+def _validate_arrays(images, labels, dataset, origin):
+    images = np.asarray(images)
+    labels = np.asarray(labels).reshape(-1)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(f"{origin}: expected images of shape (N, H, W[, C]); got {images.shape}")
+    if images.dtype != np.uint8:
+        if images.size and (images.min() < 0 or images.max() > 255):
+            raise ValueError(f"{origin}: images must be uint8 (0..255); got {images.dtype} in [{images.min()}, {images.max()}]")
+        images = images.astype(np.uint8)
+    if len(images) != len(labels):
+        raise ValueError(f"{origin}: {len(images)} images but {len(labels)} labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= dataset.num_classes):
+        bad = labels[(labels < 0) | (labels >= dataset.num_classes)]
+        raise ValueError(
+            f"{origin}: labels must lie in [0, {dataset.num_classes}) for {dataset.name!r}; "
+            f"found {len(bad)} out of range (e.g. {bad[:5].tolist()})"
+        )
+    if images.shape[1:] != dataset.image_shape:
+        raise ValueError(f"{origin}: {dataset.name!r} images are {dataset.image_shape}; got {images.shape[1:]}")
+    return images, labels.astype(np.int32)
+
+
+def _embedded(dataset, split):
+    if not os.path.isfile(SAMPLE_FILE):
+        raise DatasetNotFoundError(
+            f"The embedded Fashion-MNIST sample {SAMPLE_FILE} is missing from the installed package; "
+            f"reinstall keras_cv_course or regenerate it with `python tools/make_fashion_sample.py`.",
+            [SAMPLE_FILE],
+        )
+    return Source("embedded", SAMPLE_FILE, _npz_reader(SAMPLE_FILE, split, dataset))
+
+
+def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True):
+    """The ``Source`` ``load`` would read ``name``/``split`` from, without reading it.
+
+    Raises ``DatasetNotFoundError`` naming every place looked in when no local
+    source has it and ``download`` is False.
+    """
+    dataset = info(name)
+    _check_split(dataset, split)
+    if dataset.name == "fashion_mnist_sample":
+        return _embedded(dataset, split)
+    places = []
+    found, tfds_places = _find_tfds(dataset, split, data_dir)
+    places += tfds_places
+    if found:
+        return found
+    cache = keras_datasets_dir()
+    places.append(f"Keras dataset cache: {cache}")
+    found = _find_local(dataset, split, cache, "keras_cache")
+    if found:
+        return found
+    if dataset.name == "fashion_mnist":
+        deb = debian_fashion_mnist_dir(debian_dir)
+        places.append(f"Debian dataset-fashion-mnist files: {deb}")
+        if _has_idx(deb, split):
+            return Source("debian", deb, _idx_reader(deb, split, dataset))
+    if data_dir:
+        places.append(f"user folder: {os.fspath(data_dir)}")
+        found = _find_local(dataset, split, os.fspath(data_dir), "folder")
+        if found:
+            return found
+    if download and dataset.tfds_name:
+        target = tfds_data_dirs(data_dir)[0]
+        return Source("download", target, lambda: _download(dataset, split, target, places))
+    raise DatasetNotFoundError(_not_found_message(dataset, split, places, download), places)
+
+
+def _download(dataset, split, target, places):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(dataset.tfds_name, data_dir=target)
+        builder.download_and_prepare()
+        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    except Exception as error:  # network, permissions, TFDS errors: all end the same way
+        places = list(places) + [f"TFDS download into {target} (failed: {type(error).__name__}: {error})"]
+        raise DatasetNotFoundError(_not_found_message(dataset, split, places, True), places) from error
+    return ds.map(lambda x, y: (x, tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _not_found_message(dataset, split, places, download):
+    lines = [f"Could not find the {split!r} split of {dataset.name!r}. Looked in:"]
+    lines += [f"  - {p}" for p in places]
+    if not download:
+        lines.append("  - (download=False: no TFDS download was tried)")
+    lines.append("To get the data, any one of:")
+    if dataset.tfds_name:
+        lines.append(f"  * with network access: keras_cv_course.data.load({dataset.name!r}, {split!r}, download=True) "
+                     f"or `python -m tensorflow_datasets.scripts.download_and_prepare --datasets={dataset.tfds_name}`")
+        lines.append(f"  * keras.datasets.{dataset.name}.load_data() fills the Keras cache")
+    if dataset.name == "fashion_mnist":
+        lines.append("  * on Debian/Ubuntu: `apt-get install dataset-fashion-mnist`")
+    lines.append("  * copy the files into a folder and pass data_dir=<folder> (idx .gz files, "
+                 f"{dataset.name}.npz with x_train/y_train/x_test/y_test, CIFAR python batches, or {split}/<class>/<images>)")
+    lines.append("  * for a quick offline demo use the embedded sample: load('fashion_mnist_sample', split)")
+    return "\n".join(lines)
+
+
+def load(name, split="train", *, data_dir=None, download=True, debian_dir=None):
+    """A ``tf.data.Dataset`` of ``(uint8 image (H, W, C), int32 label)`` for ``name``/``split``.
+
+    ``name``: one of ``list_datasets()`` (mnist, fashion_mnist, fashion_mnist_sample,
+    cifar10, cifar100). ``split``: ``"train"`` or ``"test"``. ``data_dir``: a
+    prepared TFDS data directory or a folder with the data in one of the layouts
+    of the module docstring. ``download``: whether a TFDS download may be tried
+    when no local source has the data. ``debian_dir`` overrides the Debian
+    Fashion-MNIST directory. The sources are tried in the order of the module
+    docstring; ``locate`` tells which one is used.
+    """
+    return locate(name, split, data_dir=data_dir, debian_dir=debian_dir, download=download).read()
+
+
+def load_arrays(name, split="train", **kwargs):
+    """``(images, labels)`` numpy arrays of ``load(name, split, **kwargs)``."""
+    import tensorflow as tf
+
+    ds = load(name, split, **kwargs)
+    images, labels = [], []
+    for x, y in ds.batch(8192).as_numpy_iterator():
+        images.append(x)
+        labels.append(y)
+    if not images:
+        return np.zeros((0,) + info(name).image_shape, np.uint8), np.zeros((0,), np.int32)
+    del tf
+    return np.concatenate(images), np.concatenate(labels)
