@@ -20,8 +20,16 @@ from keras_cv_course.blocks.inception import (
 from keras_cv_course.blocks.dense import dense_block, dense_layer, transition_block
 from keras_cv_course.blocks.fire import fire_module
 from keras_cv_course.blocks.normalization import LocalResponseNormalization
+from keras_cv_course.blocks.residual import (
+    ZeroPadShortcut,
+    basic_block,
+    bottleneck_block,
+    preact_basic_block,
+    preact_bottleneck_block,
+)
 
 __all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization"]
+__all__ += ["ZeroPadShortcut", "basic_block", "bottleneck_block", "preact_basic_block", "preact_bottleneck_block"]
 __all__ += ["max_pool_ceil", "inception_naive", "inception_module", "inception_v3_conv", "inception_v3_a",
             "inception_v3_reduction_a", "inception_v3_b", "inception_v3_reduction_b", "inception_v3_c",
             "dense_layer", "dense_block", "transition_block", "fire_module"]
