@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ()
+COMMAND_MODULES = ("keras_cv_course.training.cli",)
 
 
 def main(argv=None):

@@ -1,0 +1,252 @@
+"""Classification metrics: top-k accuracy and error, balanced error rate,
+per-class accuracy, confusion matrix, ROC curve and AUC.
+
+Two forms:
+- numpy functions on whole arrays (``y_true`` integer labels, ``y_prob`` scores of
+  shape (N, classes) or, for ROC, the positive-class score of shape (N,)), used by
+  the training report and ``kcc evaluate``;
+- streaming ``keras.metrics.Metric`` subclasses where accumulating over batches
+  makes sense (``TopKError``, ``BalancedErrorRate``, ``ConfusionMatrix``), written
+  with ``keras.ops`` so they run under any backend and any tf.distribute strategy.
+  For ROC AUC use ``keras.metrics.AUC``; its streaming approximation is Keras's.
+
+Definitions: the balanced error rate is 1 − the mean over classes of the per-class
+accuracy (recall), counting only classes that occur in ``y_true``; per-class
+accuracy is the diagonal of the confusion matrix divided by its row sums (rows are
+true classes, columns predictions, as in scikit-learn).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = [
+    "top_k_accuracy", "top_k_error", "confusion_matrix", "per_class_accuracy",
+    "balanced_error_rate", "roc_curve", "auc", "roc_auc", "classification_summary",
+    "TopKError", "BalancedErrorRate", "ConfusionMatrix",
+]
+
+
+def _labels(y_true):
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:  # one-hot
+        y_true = y_true.argmax(axis=1)
+    return y_true.reshape(-1).astype(np.int64)
+
+
+def top_k_accuracy(y_true, y_prob, k=1):
+    """Fraction of samples whose true label is among the ``k`` highest scores.
+
+    Ties are broken by class index (lower first), as ``numpy.argsort`` on the
+    negated scores does, so the result is deterministic.
+    """
+    y_true = _labels(y_true)
+    y_prob = np.asarray(y_prob)
+    if y_prob.ndim != 2 or len(y_prob) != len(y_true):
+        raise ValueError(f"y_prob must have shape (N, classes) with N={len(y_true)}; got {y_prob.shape}")
+    if not 1 <= k <= y_prob.shape[1]:
+        raise ValueError(f"k must be between 1 and the number of classes ({y_prob.shape[1]}); got {k}")
+    top = np.argsort(-y_prob, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == y_true[:, None], axis=1))) if len(y_true) else float("nan")
+
+
+def top_k_error(y_true, y_prob, k=1):
+    """1 − ``top_k_accuracy``: the ILSVRC top-1 / top-5 error."""
+    return 1.0 - top_k_accuracy(y_true, y_prob, k)
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None):
+    """(num_classes, num_classes) int64 counts; rows true class, columns predicted.
+
+    ``y_pred`` may be labels (N,) or scores (N, classes), which are arg-maxed.
+    """
+    y_true = _labels(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2:
+        num_classes = num_classes or y_pred.shape[1]
+        y_pred = y_pred.argmax(axis=1)
+    y_pred = y_pred.reshape(-1).astype(np.int64)
+    if num_classes is None:
+        num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
+    for what, values in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(values) and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"{what} has labels outside [0, {num_classes}): min {values.min()}, max {values.max()}")
+    counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)
+
+
+def per_class_accuracy(matrix):
+    """Per-class accuracy (recall) from a confusion matrix; NaN for absent classes."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    support = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, np.diag(matrix) / np.maximum(support, 1), np.nan)
+
+
+def balanced_error_rate(y_true, y_pred, num_classes=None):
+    """1 − mean per-class accuracy over the classes present in ``y_true``."""
+    recall = per_class_accuracy(confusion_matrix(y_true, y_pred, num_classes))
+    present = ~np.isnan(recall)
+    return float(1.0 - recall[present].mean()) if present.any() else float("nan")
+
+
+def roc_curve(y_true, scores):
+    """ROC curve of a two-class problem: ``(fpr, tpr, thresholds)``.
+
+    ``y_true`` holds 0/1 labels, ``scores`` the score of class 1 (higher means more
+    positive). Thresholds run from +inf down through every distinct score, so the
+    curve starts at (0, 0) and ends at (1, 1) — scikit-learn's convention without
+    dropping collinear points.
+    """
+    y_true = _labels(y_true)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(scores) != len(y_true):
+        raise ValueError(f"scores has {len(scores)} entries, y_true {len(y_true)}")
+    if not set(np.unique(y_true)) <= {0, 1}:
+        raise ValueError("roc_curve needs binary labels 0/1")
+    positives, negatives = int(y_true.sum()), int(len(y_true) - y_true.sum())
+    if positives == 0 or negatives == 0:
+        raise ValueError("roc_curve needs both classes in y_true (the curve is undefined otherwise)")
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_true = scores[order], y_true[order]
+    last_of_run = np.r_[np.nonzero(np.diff(sorted_scores))[0], len(sorted_scores) - 1]
+    true_pos = np.cumsum(sorted_true)[last_of_run]
+    false_pos = (last_of_run + 1) - true_pos
+    fpr = np.r_[0.0, false_pos / negatives]
+    tpr = np.r_[0.0, true_pos / positives]
+    thresholds = np.r_[np.inf, sorted_scores[last_of_run]]
+    return fpr, tpr, thresholds
+
+
+def auc(x, y):
+    """Area under a curve by the trapezoidal rule (``x`` monotonic)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(abs(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0)))
+
+
+def roc_auc(y_true, scores):
+    """Area under the ROC curve: the probability that a random positive scores
+    above a random negative (ties count one half)."""
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    return auc(fpr, tpr)
+
+
+def classification_summary(y_true, y_prob, class_names=None):
+    """Every number of the training report from labels and scores, as a dict.
+
+    Keys: ``samples``, ``top1_accuracy``, ``top5_accuracy`` (None with fewer than 5
+    classes), ``error_rate``,
+    ``top5_error``, ``balanced_error_rate``, ``per_class_accuracy`` (name → value),
+    ``confusion_matrix`` (list of lists), and for two classes ``roc_auc``.
+    """
+    y_true = _labels(y_true)
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    if y_prob.ndim == 2 and y_prob.shape[1] == 1:  # a sigmoid output
+        y_prob = np.concatenate([1.0 - y_prob, y_prob], axis=1)
+    classes = y_prob.shape[1]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(classes)]
+    matrix = confusion_matrix(y_true, y_prob, classes)
+    recall = per_class_accuracy(matrix)
+    top1 = top_k_accuracy(y_true, y_prob, 1)
+    top5 = top_k_accuracy(y_true, y_prob, 5) if classes >= 5 else None
+    summary = {
+        "samples": int(len(y_true)),
+        "classes": int(classes),
+        "top1_accuracy": top1,
+        "top5_accuracy": top5,
+        "error_rate": 1.0 - top1,
+        "top5_error": None if top5 is None else 1.0 - top5,
+        "balanced_error_rate": balanced_error_rate(y_true, y_prob.argmax(axis=1), classes),
+        "per_class_accuracy": {n: (None if np.isnan(r) else float(r)) for n, r in zip(names, recall)},
+        "confusion_matrix": matrix.tolist(),
+        "class_names": names,
+    }
+    if classes == 2 and 0 < y_true.sum() < len(y_true):
+        summary["roc_auc"] = roc_auc(y_true, y_prob[:, 1])
+    return summary
+
+
+def _sparse_labels(y_true, y_pred):
+    """Integer labels from sparse (N,) / (N, 1) or one-hot (N, C) targets."""
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1] and y_pred.shape[-1] != 1:
+        return ops.argmax(y_true, axis=-1)
+    return ops.cast(ops.reshape(y_true, (-1,)), "int32")
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class TopKError(keras.metrics.Metric):
+    """Streaming top-k error rate (1 − top-k accuracy) for sparse or one-hot labels."""
+
+    def __init__(self, k=5, name=None, dtype=None):
+        super().__init__(name=name or f"top{k}_error", dtype=dtype)
+        self.k = int(k)
+        self.errors = self.add_variable(shape=(), initializer="zeros", name="errors")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        labels = _sparse_labels(ops.convert_to_tensor(y_true), y_pred)
+        hit = ops.cast(ops.in_top_k(ops.cast(labels, "int32"), ops.cast(y_pred, "float32"), self.k), self.dtype)
+        weight = ops.ones_like(hit) if sample_weight is None else ops.cast(ops.reshape(sample_weight, (-1,)), self.dtype)
+        self.errors.assign_add(ops.sum((1.0 - hit) * weight))
+        self.count.assign_add(ops.sum(weight))
+
+    def result(self):
+        return ops.divide_no_nan(self.errors, self.count)
+
+    def reset_state(self):
+        self.errors.assign(0.0)
+        self.count.assign(0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class ConfusionMatrix(keras.metrics.Metric):
+    """Streaming confusion matrix (rows true class, columns predicted class).
+
+    ``result()`` is the (num_classes, num_classes) count matrix; Keras's progress
+    bar cannot print it, so it is meant for ``evaluate`` and custom loops.
+    """
+
+    def __init__(self, num_classes, name="confusion_matrix", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = int(num_classes)
+        self.matrix = self.add_variable(shape=(self.num_classes, self.num_classes), initializer="zeros", name="matrix")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        labels = ops.cast(_sparse_labels(ops.convert_to_tensor(y_true), y_pred), "int32")
+        if y_pred.shape[-1] == 1:  # sigmoid output of a two-class model
+            predicted = ops.cast(ops.reshape(y_pred, (-1,)) > 0.5, "int32")
+        else:
+            predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+        true_hot = ops.one_hot(labels, self.num_classes, dtype=self.dtype)
+        pred_hot = ops.one_hot(predicted, self.num_classes, dtype=self.dtype)
+        if sample_weight is not None:
+            true_hot = true_hot * ops.cast(ops.reshape(sample_weight, (-1, 1)), self.dtype)
+        self.matrix.assign_add(ops.matmul(ops.transpose(true_hot), pred_hot))
+
+    def result(self):
+        return self.matrix
+
+    def reset_state(self):
+        self.matrix.assign(ops.zeros_like(self.matrix))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class BalancedErrorRate(ConfusionMatrix):
+    """Streaming balanced error rate: 1 − mean recall over the classes seen so far."""
+
+    def __init__(self, num_classes, name="balanced_error_rate", dtype=None):
+        super().__init__(num_classes, name=name, dtype=dtype)
+
+    def result(self):
+        support = ops.sum(self.matrix, axis=1)
+        recall = ops.divide_no_nan(ops.diagonal(self.matrix), support)
+        present = ops.cast(support > 0, self.dtype)
+        return 1.0 - ops.divide_no_nan(ops.sum(recall * present), ops.sum(present))

@@ -1,0 +1,255 @@
+"""Callbacks of ``training.fit``: a crash-safe run checkpoint and a one-line-per-epoch
+progress report.
+
+``RunCheckpoint`` keeps a run directory resumable. At the end of each epoch it
+1. saves the model (with its optimizer state and step count) to
+   ``checkpoints/epoch_{NNNN}.keras``,
+2. atomically replaces ``state.json`` — the commit point — which names that
+   checkpoint, the last completed epoch and every history row so far,
+3. rewrites ``history.csv`` from those rows, refreshes ``last.keras`` and, when the
+   monitored value improved, ``best.keras``, and deletes the older checkpoint.
+A process killed at any instant (SIGKILL included) leaves ``state.json`` naming a
+complete checkpoint whose history has exactly the epochs it trained, so
+``fit(..., resume=True)`` restarts after the last completed epoch: no epoch is
+lost or repeated. ``history.csv`` is re-derived from ``state.json`` on resume.
+
+Only the chief worker writes (``write=False`` on the others).
+
+``ScalarLogger`` writes TensorBoard scalars (``logs/train``, ``logs/validation``,
+tags ``epoch_loss``, ``epoch_accuracy``, ... as Keras's ``TensorBoard`` callback
+names them) through ``tf.summary.write`` from TensorFlow itself, so runs are
+logged even where the ``tensorboard`` package (which Keras's callback needs) is
+not installed; ``tensorboard --logdir RUN_DIR/logs`` reads them.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import time
+
+import keras
+
+STATE_FILE = "state.json"
+
+
+def atomic_write_text(path, text):
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_history_csv(path, rows):
+    """Write history rows (dicts) as CSV, columns in first-seen order."""
+    columns = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join(_csv_cell(row.get(key, "")) for key in columns))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_history_csv(path):
+    """History rows of a ``history.csv`` as dicts of floats (``epoch`` as int)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""} for row in rows]
+
+
+def _csv_cell(value):
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def read_state(run_dir):
+    """The resume state of ``run_dir`` (dict), or None when there is none."""
+    path = os.path.join(run_dir, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _learning_rate(model):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    try:
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    except Exception:  # a schedule Keras cannot evaluate eagerly here
+        return None
+
+
+def _improved(value, best, mode):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if best is None:
+        return True
+    return value > best if mode == "max" else value < best
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds ``train_seconds`` (training only, validation excluded, cumulative over
+    the run including earlier sessions) and ``epoch_seconds`` to the epoch logs."""
+
+    def __init__(self, previous_seconds=0.0):
+        super().__init__()
+        self.total = float(previous_seconds)
+        self._start = self._train_end = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._train_end = time.perf_counter(), None
+
+    def on_test_begin(self, logs=None):
+        if self._start is not None and self._train_end is None:
+            self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        train = (self._train_end or now) - self._start
+        self.total += train
+        if logs is not None:
+            logs["train_seconds"] = self.total
+            logs["epoch_seconds"] = now - self._start
+        self._start = None
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """Per-epoch TensorBoard scalars without the ``tensorboard`` package."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = log_dir
+        self._writers = {}
+
+    def _writer(self, kind):
+        import tensorflow as tf
+
+        if kind not in self._writers:
+            self._writers[kind] = tf.summary.create_file_writer(os.path.join(self.log_dir, kind))
+        return self._writers[kind]
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        metadata = summary_pb2.SummaryMetadata()
+        metadata.plugin_data.plugin_name = "scalars"
+        values = dict(logs or {})
+        lr = _learning_rate(self.model)
+        if lr is not None:
+            values["learning_rate"] = lr
+        for key, value in values.items():
+            if not _is_number(value) or key in ("epoch_seconds", "train_seconds"):
+                continue
+            kind, tag = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            with self._writer(kind).as_default():
+                tf.summary.write(f"epoch_{tag}", tf.constant(float(value), tf.float32), step=int(epoch), metadata=metadata)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Crash-safe checkpoint of a run directory; see the module docstring."""
+
+    def __init__(self, run_dir, *, monitor="val_accuracy", mode="max", state=None, write=True, extra_state=None):
+        super().__init__()
+        self.run_dir = run_dir
+        self.monitor = monitor
+        self.mode = mode
+        self.write = write
+        state = state or {}
+        self.rows = list(state.get("history", []))
+        self.best = state.get("best")
+        self.best_epoch = state.get("best_epoch")
+        self.checkpoint = state.get("checkpoint")
+        self.extra_state = dict(extra_state or {})
+        if write:
+            os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        row = {"epoch": int(epoch)}
+        lr = _learning_rate(self.model)
+        if lr is not None:
+            row["lr"] = lr
+        row.update({k: float(v) for k, v in logs.items() if _is_number(v)})
+        self.rows.append(row)
+        value = row.get(self.monitor, row.get(self.monitor.replace("val_", "")))
+        improved = _improved(value, self.best, self.mode)
+        if improved:
+            self.best, self.best_epoch = value, int(epoch)
+        if not self.write:
+            return
+        relative = os.path.join("checkpoints", f"epoch_{epoch:04d}.keras")
+        self.model.save(os.path.join(self.run_dir, relative))
+        previous, self.checkpoint = self.checkpoint, relative
+        state = {
+            **self.extra_state,
+            "epoch": int(epoch),
+            "checkpoint": relative,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "monitor": self.monitor,
+            "history": self.rows,
+        }
+        atomic_write_text(os.path.join(self.run_dir, STATE_FILE), json.dumps(state, indent=1))
+        # Everything below is derived from state.json and redone on resume.
+        write_history_csv(os.path.join(self.run_dir, "history.csv"), self.rows)
+        _atomic_copy(os.path.join(self.run_dir, relative), os.path.join(self.run_dir, "last.keras"))
+        if improved:
+            _atomic_copy(os.path.join(self.run_dir, relative), os.path.join(self.run_dir, "best.keras"))
+        if previous and previous != relative:
+            try:
+                os.remove(os.path.join(self.run_dir, previous))
+            except FileNotFoundError:
+                pass
+
+
+def _atomic_copy(source, target):
+    tmp = f"{target}.tmp{os.getpid()}"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def _is_number(value):
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Prints one line per epoch: losses, accuracies, learning rate and timing."""
+
+    def __init__(self, epochs, print_fn=print):
+        super().__init__()
+        self.epochs = epochs
+        self.print_fn = print_fn
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        width = len(str(self.epochs))
+        parts = [f"epoch {epoch + 1:>{width}}/{self.epochs}"]
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_top5_accuracy"):
+            if key in logs:
+                parts.append(f"{key} {float(logs[key]):.4f}")
+        lr = _learning_rate(self.model)
+        if lr is not None:
+            parts.append(f"lr {lr:.2e}")
+        if "epoch_seconds" in logs:
+            parts.append(f"{float(logs['epoch_seconds']):.1f}s (train total {float(logs['train_seconds']):.1f}s)")
+        self.print_fn("  ".join(parts), flush=True) if self.print_fn is print else self.print_fn("  ".join(parts))
