@@ -63,6 +63,8 @@ VARIANTS = {
     "paper": dict(batch_norm=False, middle_kernel=5, lrn=True, dropout=0.4, name="googlenet_paper"),
 }
 AUX_DROPOUT = 0.7
+# The paper's aux heads pool 5×5/3, so inception4a must be at least 5×5: input >= 79.
+AUX_PAPER_MIN_SIZE = 79
 
 
 def _lrn(x, name):
@@ -116,7 +118,7 @@ def GoogLeNet(
         classes=classes,
         classifier_activation=classifier_activation,
         default_size=224,
-        min_size=96 if aux_logits and variant == "paper" else 32,
+        min_size=AUX_PAPER_MIN_SIZE if aux_logits and variant == "paper" else 32,
     )
     unit = dict(batch_norm=options["batch_norm"])
     x = conv_bn_act(image, 64, 7, strides=2, padding=3, name="conv1", **unit)
