@@ -53,7 +53,7 @@ def LeNet5(
         classifier_activation=classifier_activation,
         default_size=spec["size"],
         min_size=16,
-        available_weights=lenet_weights(),
+        available_weights=lenet_weights() if variant == "course" and name == "lenet5" else {},
         channels=channels,
         require_flatten=True,
     )
@@ -75,8 +75,11 @@ def LeNet5(
 
 
 def lenet_weights():
-    """Named weights LeNet-5 can load (filled in by the trained-weights manifest)."""
-    return {}
+    """Named weights LeNet-5 can load: the entries of weights/manifest.json
+    (``weights="fashion_mnist"``, sha256-checked when fetched)."""
+    from keras_cv_course.models import trained_weights
+
+    return trained_weights.weight_specs("lenet5")
 
 
 register(
@@ -89,6 +92,7 @@ register(
     params=44_426,
     preprocessing="unit",
     classes=10,
+    weights=lenet_weights(),
 )
 register(
     "lenet5_classic",
