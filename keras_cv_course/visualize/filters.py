@@ -1,0 +1,174 @@
+"""What the filters of a convnet respond to: their weights as images, and the
+input pattern that maximizes a filter's response (the course's
+``generate_pattern``: gradient ascent in input space with normalized gradients)."""
+
+import numpy as np
+
+from keras_cv_course.visualize._graph import Tracer, conv_layers, find_layer, tf_module
+
+
+def filters(model, layer=None, *, normalize="each"):
+    """A convolution layer's kernels as image tiles, (filters, kh, kw, in_channels)
+    in [0, 1]. ``layer`` defaults to the first convolution (nested models searched);
+    the first layer of an RGB model gives RGB tiles. ``normalize``: ``"each"``
+    scales every filter to [0, 1] on its own, ``"global"`` scales all together so
+    relative magnitudes show. Depthwise layers give (in·multiplier, kh, kw, 1).
+    """
+    target = conv_layers(model)[0] if layer is None else find_layer(model, layer)
+    kernel = getattr(target, "kernel", None)
+    depthwise = getattr(target, "depthwise_kernel", None)
+    if kernel is None and depthwise is None:
+        raise ValueError(f"Layer {target.name!r} ({type(target).__name__}) has no convolution kernel")
+    kernel = np.asarray(depthwise if depthwise is not None else kernel, dtype=np.float32)
+    if kernel.ndim != 4:
+        raise ValueError(f"Layer {target.name!r} has a {kernel.ndim}-D kernel; filters() shows 2-D convolutions")
+    if depthwise is not None:
+        kh, kw, cin, mult = kernel.shape
+        tiles = kernel.reshape(kh, kw, cin * mult)[..., None]
+        tiles = np.moveaxis(tiles, 2, 0)
+    else:
+        tiles = np.moveaxis(kernel, 3, 0)  # (out, kh, kw, in)
+    if normalize == "global":
+        low, high = tiles.min(), tiles.max()
+    elif normalize == "each":
+        low = tiles.min(axis=(1, 2, 3), keepdims=True)
+        high = tiles.max(axis=(1, 2, 3), keepdims=True)
+    else:
+        raise ValueError(f"normalize must be 'each' or 'global'; got {normalize!r}")
+    span = np.where(high - low > 0, high - low, 1.0)
+    return ((tiles - low) / span).astype(np.float32)
+
+
+def total_variation(images):
+    """Anisotropic total variation: the mean absolute difference between
+    neighbouring pixels, vertically plus horizontally, of (N, H, W, C) or
+    (H, W, C) images. 0 for a constant image. Works on numpy and tf tensors
+    (differentiable); returns a float for numpy input."""
+    tf = tf_module()
+    as_numpy = not tf.is_tensor(images)
+    x = tf.convert_to_tensor(images, tf.float32)
+    if len(x.shape) == 3:
+        x = x[None]
+    vertical = tf.reduce_mean(tf.abs(x[:, 1:] - x[:, :-1])) if x.shape[1] > 1 else 0.0
+    horizontal = tf.reduce_mean(tf.abs(x[:, :, 1:] - x[:, :, :-1])) if x.shape[2] > 1 else 0.0
+    value = vertical + horizontal
+    return float(value) if as_numpy else value
+
+
+def deprocess_image(x):
+    """The course's ``deprocess_image``: center, scale to std 0.1, shift to 0.5,
+    clip to [0, 1] and convert to uint8 (so any input scale becomes viewable)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean()
+    x = x / (x.std() + 1e-5) * 0.1 + 0.5
+    return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def filter_pattern(
+    model,
+    layer,
+    filter_index,
+    *,
+    steps=40,
+    step_size=None,
+    size=None,
+    regularizers=None,
+    value_range=(0.0, 1.0),
+    start=None,
+    seed=0,
+    deprocess=True,
+    return_objective=False,
+):
+    """The input that maximizes the mean activation of ``filter_index`` in ``layer``.
+
+    Gradient ascent as in the course's ``generate_pattern``: start from gray with a
+    little noise (or ``start``), and ``steps`` times step ``step_size`` (default 1%
+    of ``value_range``'s span) along the gradient divided by its RMS. ``size``: an
+    int or (H, W), default the model's input size. ``regularizers``: a dict with
+    any of ``"jitter"`` (max random shift in pixels before each step, Mordvintsev
+    et al.), ``"tv"`` (weight of the total-variation penalty) and ``"l2"`` (weight
+    of an L2 penalty on the centered input). Returns the pattern deprocessed to
+    uint8 (H, W, C), or the raw input with ``deprocess=False``; with
+    ``return_objective=True`` also the objective (mean activation, no penalties)
+    before each step and after the last, an array of ``steps + 1`` values.
+    """
+    tf = tf_module()
+    target = find_layer(model, layer)
+    tracer = Tracer(model, [target], stop=True, pre_activation=True)
+    regularizers = dict(regularizers or {})
+    unknown = set(regularizers) - {"jitter", "tv", "l2"}
+    if unknown:
+        raise ValueError(f"Unknown regularizers {sorted(unknown)}; use 'jitter', 'tv' and 'l2'")
+    jitter, tv_weight, l2_weight = int(regularizers.get("jitter", 0)), regularizers.get("tv", 0.0), regularizers.get("l2", 0.0)
+    low, high = (float(v) for v in value_range)
+    span = high - low
+    step_size = 0.01 * span if step_size is None else float(step_size)
+    rng = np.random.default_rng(seed)
+    if start is not None:
+        x0 = np.asarray(start, dtype=np.float32)
+        x0 = x0[None] if x0.ndim == 3 else x0
+    else:
+        height, width = _pattern_size(model, size)
+        channels = model.inputs[0].shape[-1]
+        x0 = low + span * (0.5 + 0.08 * rng.random((1, height, width, channels)))
+    x = tf.Variable(x0.astype(np.float32))
+    middle = low + 0.5 * span
+
+    def objective_of(image, pre=False):
+        activation = tracer.outputs(image)[0]
+        if filter_index >= activation.shape[-1]:
+            raise ValueError(f"Layer {target.name!r} has {activation.shape[-1]} filters; got filter_index={filter_index}")
+        objective = tf.reduce_mean(activation[..., filter_index])
+        return (objective, tf.reduce_mean(tracer.pre_activations()[0][..., filter_index])) if pre else objective
+
+    objectives = []
+    for _ in range(steps):
+        with tf.GradientTape(persistent=True) as tape:
+            shifted = x
+            if jitter:
+                dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
+                shifted = tf.roll(x, shift=(dy, dx), axis=(1, 2))
+            objective, pre_objective = objective_of(shifted, pre=True)
+            penalty = 0.0
+            if tv_weight:
+                penalty += tv_weight * total_variation(x)
+            if l2_weight:
+                penalty += l2_weight * tf.reduce_mean(tf.square(x - middle))
+        gradient = tape.gradient(objective, x, unconnected_gradients="zero")
+        if not np.any(gradient.numpy()):
+            # A dead start (every position of the filter below its ReLU's
+            # threshold): climb the pre-activation until the filter fires.
+            gradient = tape.gradient(pre_objective, x, unconnected_gradients="zero")
+        if tv_weight or l2_weight:
+            gradient -= tape.gradient(penalty, x, unconnected_gradients="zero")
+        del tape
+        objectives.append(float(objective) if not jitter else float(objective_of(x)))
+        gradient /= tf.sqrt(tf.reduce_mean(tf.square(gradient))) + 1e-5
+        x.assign_add(step_size * gradient)
+    objectives.append(float(objective_of(x)))
+    pattern = x.numpy()[0]
+    result = deprocess_image(pattern) if deprocess else pattern
+    return (result, np.asarray(objectives)) if return_objective else result
+
+
+def _pattern_size(model, size):
+    if size is None:
+        shape = model.inputs[0].shape
+        height, width = shape[1], shape[2]
+        return (height or 64, width or 64)
+    if isinstance(size, int):
+        return (size, size)
+    return tuple(int(s) for s in size)
+
+
+def filter_patterns(model, layer, filter_indices=None, **kwargs):
+    """``filter_pattern`` for several filters of ``layer`` (default: all), stacked
+    (N, H, W, C) — the rows of the course's pattern gallery."""
+    target = find_layer(model, layer)
+    if filter_indices is None:
+        count = target.filters if hasattr(target, "filters") else None
+        if count is None:
+            raise ValueError(f"Pass filter_indices for layer {target.name!r}")
+        filter_indices = range(count)
+    kwargs.pop("return_objective", None)
+    return np.stack([filter_pattern(model, target, i, **kwargs) for i in filter_indices])
