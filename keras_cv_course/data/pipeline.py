@@ -54,8 +54,9 @@ def pipeline(
     preprocess: a mode of ``keras_cv_course.models.preprocessing`` (``"caffe"``,
         ``"tf"``, ``"torch"``, ``"unit"`` = [0, 1], ``"none"``) or a callable;
         None takes the mode of ``model``'s registry entry, else ``"unit"``.
-    model: a registry name, ``ModelInfo`` or built ``keras.Model``: gives the
-        defaults of image_size, channels check, preprocess and num_classes.
+    model: a registry name or ``ModelInfo`` (gives the defaults of image_size,
+        preprocess and num_classes, and the channel check), or a built
+        ``keras.Model`` (image_size and the channel check only).
     channels: convert images to this many channels (1 ↔ 3).
     num_classes: labels outside [0, num_classes) raise ``InvalidArgumentError``
         naming the label when the batch is produced.
@@ -240,9 +241,6 @@ def _model_facts(model):
     facts = {"channels": shape[-1]}
     if shape[1] is not None and shape[2] is not None:
         facts["image_size"] = (shape[1], shape[2])
-    out_shape = getattr(model, "output_shape", None)
-    if isinstance(out_shape, tuple) and len(out_shape) == 2 and out_shape[-1]:
-        facts["num_classes"] = out_shape[-1]
     return facts
 
 
