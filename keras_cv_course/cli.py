@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("keras_cv_course.training.cli",)
+COMMAND_MODULES = ("keras_cv_course.training.cli", "keras_cv_course.visualize.cli")
 
 
 def main(argv=None):
