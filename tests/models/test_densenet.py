@@ -1,0 +1,96 @@
+"""DenseNet-121/169/201 against keras.applications: same layers, names, options
+and weight shapes; Keras's weight files (legacy .h5) give identical outputs."""
+
+import inspect
+
+import h5py
+import keras
+import numpy as np
+import pytest
+from keras.src.applications import densenet as keras_densenet
+from keras.src.legacy.saving import legacy_h5_format
+
+from keras_cv_course.models import DenseNet121, DenseNet169, DenseNet201, model_info
+from keras_cv_course.models.densenet import IMAGENET_WEIGHTS
+from keras_cv_course.models.weight_files import weighted_layers
+
+CASES = {
+    121: (DenseNet121, keras.applications.DenseNet121, 8_062_504),
+    169: (DenseNet169, keras.applications.DenseNet169, 14_307_880),
+    201: (DenseNet201, keras.applications.DenseNet201, 20_242_984),
+}
+
+
+def _options(layer):
+    """A layer's class and config without its name; channel axis 3 written as -1."""
+    config = {k: v for k, v in layer.get_config().items() if k != "name"}
+    if "axis" in config:
+        axis = config["axis"]
+        config["axis"] = [-1 if a == 3 else a for a in axis] if isinstance(axis, list) else (-1 if axis == 3 else axis)
+    return type(layer).__name__, config
+
+
+def _randomize_batch_norm(model, rng):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights(
+                [
+                    rng.uniform(-0.2, 0.2, w.shape).astype("float32") if "mean" in w.path or "beta" in w.path
+                    else rng.uniform(0.5, 1.5, w.shape).astype("float32")
+                    for w in layer.weights
+                ]
+            )
+
+
+def _assert_same_layout(ours, theirs):
+    ours_layers, their_layers = ours.layers[1:], theirs.layers[1:]
+    assert [_options(l) for l in ours_layers] == [_options(l) for l in their_layers]
+    # Keras's names everywhere, except its two unnamed ZeroPadding2D layers.
+    renamed = [(a.name, b.name) for a, b in zip(ours_layers, their_layers) if a.name != b.name]
+    assert [a for a, _ in renamed] == ["conv1_pad", "pool1_pad"]
+    assert all(b.startswith("zero_padding2d") for _, b in renamed)
+    assert weighted_layers(ours) == weighted_layers(theirs)
+
+
+@pytest.mark.parametrize("depth", [169, 201])
+def test_layout_and_parameters_match_keras_applications(depth):
+    builder, keras_builder, params = CASES[depth]
+    ours = builder(input_shape=(32, 32, 3))
+    theirs = keras_builder(weights=None, input_shape=(32, 32, 3))
+    assert ours.count_params() == theirs.count_params() == params == model_info(f"densenet{depth}").params
+    _assert_same_layout(ours, theirs)
+
+
+def test_densenet121_layout_weights_outputs_and_taps(tmp_path, rng):
+    shape = (64, 64, 3)
+    theirs = keras.applications.DenseNet121(weights=None, input_shape=shape, classifier_activation=None)
+    _randomize_batch_norm(theirs, rng)
+    weight_file = tmp_path / "densenet121_weights_tf_dim_ordering_tf_kernels.h5"
+    with h5py.File(weight_file, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, theirs)
+    ours = DenseNet121(weights=weight_file, input_shape=shape, classifier_activation=None)
+    assert ours.count_params() == 8_062_504 == model_info("densenet121").params
+    _assert_same_layout(ours, theirs)
+    x = rng.uniform(-2, 2, size=(2, *shape)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=1e-5)
+    # Feature taps at 64×64: exactly input / stride, with the recorded channels.
+    for tap in model_info("densenet121").taps:
+        assert ours.get_layer(tap.layer).output.shape[1:] == (64 // tap.stride, 64 // tap.stride, tap.channels)
+
+
+@pytest.mark.parametrize("depth", [121, 169, 201])
+def test_weight_specs_are_keras_files_and_hashes(depth):
+    source = inspect.getsource(keras_densenet)
+    spec = IMAGENET_WEIGHTS[depth]["imagenet"]
+    assert spec.top.origin == getattr(keras_densenet, f"DENSENET{depth}_WEIGHT_PATH")
+    assert spec.notop.origin == getattr(keras_densenet, f"DENSENET{depth}_WEIGHT_PATH_NO_TOP")
+    for remote in (spec.top, spec.notop):
+        assert f'"{remote.fname}"' in source and f'file_hash="{remote.file_hash}"' in source
+    assert spec.preprocessing == "torch"
+    assert model_info(f"densenet{depth}").weights["imagenet"] is spec
+
+
+def test_feature_taps_channels_follow_the_blocks():
+    assert [t.channels for t in model_info("densenet121").taps] == [64, 256, 512, 1024, 1024]
+    assert [t.channels for t in model_info("densenet169").taps] == [64, 256, 512, 1280, 1664]
+    assert [t.channels for t in model_info("densenet201").taps] == [64, 256, 512, 1792, 1920]
