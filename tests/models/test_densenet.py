@@ -3,12 +3,12 @@ and weight shapes; Keras's weight files (legacy .h5) give identical outputs."""
 
 import inspect
 
-import h5py
 import keras
 import numpy as np
 import pytest
 from keras.src.applications import densenet as keras_densenet
-from keras.src.legacy.saving import legacy_h5_format
+
+from _keras_parity import layer_options, randomize_batch_norm, save_legacy_h5
 
 from keras_cv_course.models import DenseNet121, DenseNet169, DenseNet201, model_info
 from keras_cv_course.models.densenet import IMAGENET_WEIGHTS
@@ -21,30 +21,9 @@ CASES = {
 }
 
 
-def _options(layer):
-    """A layer's class and config without its name; channel axis 3 written as -1."""
-    config = {k: v for k, v in layer.get_config().items() if k != "name"}
-    if "axis" in config:
-        axis = config["axis"]
-        config["axis"] = [-1 if a == 3 else a for a in axis] if isinstance(axis, list) else (-1 if axis == 3 else axis)
-    return type(layer).__name__, config
-
-
-def _randomize_batch_norm(model, rng):
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.set_weights(
-                [
-                    rng.uniform(-0.2, 0.2, w.shape).astype("float32") if "mean" in w.path or "beta" in w.path
-                    else rng.uniform(0.5, 1.5, w.shape).astype("float32")
-                    for w in layer.weights
-                ]
-            )
-
-
 def _assert_same_layout(ours, theirs):
     ours_layers, their_layers = ours.layers[1:], theirs.layers[1:]
-    assert [_options(l) for l in ours_layers] == [_options(l) for l in their_layers]
+    assert [layer_options(l) for l in ours_layers] == [layer_options(l) for l in their_layers]
     # Keras's names everywhere, except its two unnamed ZeroPadding2D layers.
     renamed = [(a.name, b.name) for a, b in zip(ours_layers, their_layers) if a.name != b.name]
     assert [a for a, _ in renamed] == ["conv1_pad", "pool1_pad"]
@@ -64,10 +43,9 @@ def test_layout_and_parameters_match_keras_applications(depth):
 def test_densenet121_layout_weights_outputs_and_taps(tmp_path, rng):
     shape = (64, 64, 3)
     theirs = keras.applications.DenseNet121(weights=None, input_shape=shape, classifier_activation=None)
-    _randomize_batch_norm(theirs, rng)
+    randomize_batch_norm(theirs, rng)
     weight_file = tmp_path / "densenet121_weights_tf_dim_ordering_tf_kernels.h5"
-    with h5py.File(weight_file, "w") as handle:
-        legacy_h5_format.save_weights_to_hdf5_group(handle, theirs)
+    save_legacy_h5(theirs, weight_file)
     ours = DenseNet121(weights=weight_file, input_shape=shape, classifier_activation=None)
     assert ours.count_params() == 8_062_504 == model_info("densenet121").params
     _assert_same_layout(ours, theirs)

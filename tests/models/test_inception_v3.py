@@ -5,11 +5,11 @@ files (legacy .h5, loaded by layer order) giving identical outputs."""
 import inspect
 import re
 
-import h5py
 import keras
 import numpy as np
 from keras.src.applications import inception_v3 as keras_inception_v3
-from keras.src.legacy.saving import legacy_h5_format
+
+from _keras_parity import layer_options, randomize_batch_norm, save_legacy_h5
 
 from keras_cv_course.models import InceptionV3, model_info
 from keras_cv_course.models.inception_v3 import IMAGENET_WEIGHTS
@@ -18,34 +18,12 @@ from keras_cv_course.models.weight_files import weighted_layers
 AUTO_NAME = re.compile(r"^(conv2d|batch_normalization|activation|max_pooling2d|average_pooling2d|concatenate|input_layer|global_average_pooling2d)(_\d+)?$")
 
 
-def _options(layer):
-    """A layer's class and config without its name; channel axis 3 written as -1."""
-    config = {k: v for k, v in layer.get_config().items() if k != "name"}
-    if "axis" in config:
-        axis = config["axis"]
-        config["axis"] = [-1 if a == 3 else a for a in axis] if isinstance(axis, list) else (-1 if axis == 3 else axis)
-    return type(layer).__name__, config
-
-
-def _randomize_batch_norm(model, rng):
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.set_weights(
-                [
-                    rng.uniform(-0.2, 0.2, w.shape).astype("float32") if "mean" in w.path or "beta" in w.path
-                    else rng.uniform(0.5, 1.5, w.shape).astype("float32")
-                    for w in layer.weights
-                ]
-            )
-
-
 def test_layout_weights_and_outputs_match_keras_applications(tmp_path, monkeypatch, rng):
     shape = (75, 75, 3)  # keras.applications' smallest input keeps the test fast
     theirs = keras.applications.InceptionV3(weights=None, input_shape=shape, classifier_activation=None)
-    _randomize_batch_norm(theirs, rng)
+    randomize_batch_norm(theirs, rng)
     weight_file = tmp_path / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-    with h5py.File(weight_file, "w") as handle:
-        legacy_h5_format.save_weights_to_hdf5_group(handle, theirs)
+    save_legacy_h5(theirs, weight_file)
 
     # weights="imagenet" asks the Keras cache for Keras's own file (get_file stubbed
     # to hand over the file written above) and loads it by layer order.
@@ -69,7 +47,7 @@ def test_layout_weights_and_outputs_match_keras_applications(tmp_path, monkeypat
     assert ours.count_params() == theirs.count_params() == 23_851_784 == model_info("inception_v3").params
     # Same layers, same order, same options; weighted layers have the same shapes.
     ours_layers, their_layers = ours.layers[1:], theirs.layers[1:]
-    assert [_options(l) for l in ours_layers] == [_options(l) for l in their_layers]
+    assert [layer_options(l) for l in ours_layers] == [layer_options(l) for l in their_layers]
     assert [shapes for _, shapes in weighted_layers(ours)] == [shapes for _, shapes in weighted_layers(theirs)]
     # Keras's explicit names are kept, and none of ours is automatic.
     explicit = [(mine.name, keras_layer.name) for mine, keras_layer in zip(ours_layers, their_layers)
