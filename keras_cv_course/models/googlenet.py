@@ -59,8 +59,8 @@ INCEPTION_STAGES = (
 )
 AUX_AFTER = {"inception4a": "aux1", "inception4d": "aux2"}
 VARIANTS = {
-    "torchvision": dict(batch_norm=True, middle_kernel=3, lrn=False, dropout=0.2, name="googlenet"),
-    "paper": dict(batch_norm=False, middle_kernel=5, lrn=True, dropout=0.4, name="googlenet_paper"),
+    "torchvision": dict(batch_norm=True, middle_kernel=3, lrn=False, aux_adaptive_pool=True, dropout=0.2, name="googlenet"),
+    "paper": dict(batch_norm=False, middle_kernel=5, lrn=True, aux_adaptive_pool=False, dropout=0.4, name="googlenet_paper"),
 }
 AUX_DROPOUT = 0.7
 # The paper's aux heads pool 5×5/3, so inception4a must be at least 5×5: input >= 79.
@@ -71,10 +71,10 @@ def _lrn(x, name):
     return LocalResponseNormalization(size=5, alpha=1e-4, beta=0.75, k=1.0, name=name)(x)
 
 
-def _aux_head(x, *, name, classes, classifier_activation, batch_norm):
-    """Auxiliary classifier: 4×4 average pool → 1×1 conv 128 → FC 1024 + ReLU →
-    dropout 0.7 → FC ``classes``."""
-    if batch_norm:
+def _aux_head(x, *, name, classes, classifier_activation, batch_norm, adaptive_pool):
+    """Auxiliary classifier: average pool to 4×4 (adaptively, or 5×5/3 as in the
+    paper) → 1×1 conv 128 → FC 1024 + ReLU → dropout 0.7 → FC ``classes``."""
+    if adaptive_pool:
         x = layers.AdaptiveAveragePooling2D((4, 4), name=f"{name}_pool")(x)
     else:
         x = layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)
@@ -137,8 +137,8 @@ def GoogLeNet(
             x = inception_module(x, filters, name=block, middle_kernel=options["middle_kernel"], **unit)
             if aux_logits and block in AUX_AFTER:
                 aux_outputs.append(
-                    _aux_head(x, name=AUX_AFTER[block], classes=classes,
-                              classifier_activation=classifier_activation, **unit)
+                    _aux_head(x, name=AUX_AFTER[block], classes=classes, classifier_activation=classifier_activation,
+                              adaptive_pool=options["aux_adaptive_pool"], **unit)
                 )
         if pool:
             x = max_pool_ceil(x, *pool, name=f"maxpool{stage}")

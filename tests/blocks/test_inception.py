@@ -92,7 +92,8 @@ def test_inception_v3_factorized_kernels_and_renamed_concats():
 
 
 @pytest.mark.parametrize("pool, stride", [(3, 2), (2, 2)])
-def test_max_pool_ceil_matches_pytorch_ceil_mode(pool, stride, rng):
+def test_max_pool_ceil_matches_pytorch_ceil_mode(pool, stride):
+    rng = np.random.default_rng(0)
     model = _build(max_pool_ceil, (None, None, 2), pool_size=pool, strides=stride, name="pool")
     for side in (7, 8, 13, 14, 112, 113):
         x = rng.uniform(0.0, 1.0, size=(1, side, side, 2)).astype("float32")  # post-ReLU: non-negative

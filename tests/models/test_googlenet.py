@@ -57,7 +57,8 @@ def test_paper_variant_has_5x5_convs_lrn_biases_and_no_batch_norm():
     assert model.count_params() == expected == 6_998_552 == model_info("googlenet_paper").params
 
 
-def test_aux_logits_three_compile_ready_outputs(rng):
+def test_aux_logits_three_compile_ready_outputs():
+    rng = np.random.default_rng(0)
     classes = 10
     model = GoogLeNet(aux_logits=True, input_shape=(64, 64, 3), classes=classes)
     assert model.output_names == ["predictions", "aux1_predictions", "aux2_predictions"]

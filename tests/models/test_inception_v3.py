@@ -18,7 +18,8 @@ from keras_cv_course.models.weight_files import weighted_layers
 AUTO_NAME = re.compile(r"^(conv2d|batch_normalization|activation|max_pooling2d|average_pooling2d|concatenate|input_layer|global_average_pooling2d)(_\d+)?$")
 
 
-def test_layout_weights_and_outputs_match_keras_applications(tmp_path, monkeypatch, rng):
+def test_layout_weights_and_outputs_match_keras_applications(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
     shape = (75, 75, 3)  # keras.applications' smallest input keeps the test fast
     theirs = keras.applications.InceptionV3(weights=None, input_shape=shape, classifier_activation=None)
     randomize_batch_norm(theirs, rng)
