@@ -6,6 +6,9 @@ layer it makes is named after that name.
 
 from keras_cv_course.blocks.conv import activation_layer, conv_bn_act, dense_act
 from keras_cv_course.blocks.nin import mlpconv
+from keras_cv_course.blocks.mobile import (
+    ImageNormalization, depthwise_separable, inverted_residual, make_divisible, mbconv, squeeze_excite,
+)
 from keras_cv_course.blocks.inception import (
     max_pool_ceil,
     inception_module,
@@ -33,3 +36,5 @@ __all__ += ["ZeroPadShortcut", "basic_block", "bottleneck_block", "preact_basic_
 __all__ += ["max_pool_ceil", "inception_naive", "inception_module", "inception_v3_conv", "inception_v3_a",
             "inception_v3_reduction_a", "inception_v3_b", "inception_v3_reduction_b", "inception_v3_c",
             "dense_layer", "dense_block", "transition_block", "fire_module"]
+__all__ += ["ImageNormalization", "depthwise_separable", "inverted_residual", "make_divisible", "mbconv",
+            "squeeze_excite"]

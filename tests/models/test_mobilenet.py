@@ -1,0 +1,140 @@
+"""MobileNet v1/v2 against keras.applications: parameter counts, weighted layers
+(names, shapes, order), identical predictions with copied weights, and the
+ImageNet weight files (Keras's names, loaded through the Keras cache)."""
+
+import inspect
+
+import keras
+import numpy as np
+import pytest
+
+from keras_cv_course import models
+from keras_cv_course.models import mobilenet
+
+SMALL = (64, 64, 3)
+
+
+def run(model, x):
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def weighted(model):
+    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+
+
+def randomize_batch_norm_statistics(model, seed=0):
+    """Give every BN non-trivial moving statistics, so inference is not near identity."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
+                rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape),
+            ])
+
+
+def named_layers(model):
+    """Layer names, leaving out the input and the global pooling Keras leaves unnamed."""
+    skip = (keras.layers.InputLayer, keras.layers.GlobalAveragePooling2D)
+    return [layer.name for layer in model.layers if not isinstance(layer, skip)]
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, params",
+    [
+        (models.MobileNet, keras.applications.MobileNet, 4_253_864),
+        (models.MobileNetV2, keras.applications.MobileNetV2, 3_538_984),
+    ],
+    ids=["mobilenet", "mobilenet_v2"],
+)
+def test_keras_parity_params_layers_and_predictions(ours, theirs, params):
+    reference = theirs(weights=None, input_shape=SMALL)
+    model = ours(input_shape=SMALL)
+    # count_params does not depend on the input size (global pooling before the top)
+    assert reference.count_params() == model.count_params() == params
+    assert weighted(model) == weighted(reference)
+    assert named_layers(model) == named_layers(reference)
+    randomize_batch_norm_statistics(reference)
+    model.set_weights(reference.get_weights())
+    x = np.random.default_rng(0).uniform(-1, 1, (2,) + SMALL).astype("float32")
+    np.testing.assert_allclose(run(model, x), run(reference, x), atol=1e-5)
+
+
+def test_registry_facts():
+    v1, v2 = models.model_info("mobilenet"), models.model_info("mobilenet_v2")
+    assert (v1.params, v2.params) == (4_253_864, 3_538_984)
+    assert v1.preprocessing == v2.preprocessing == "tf"
+    assert [t.level for t in v1.taps] == [t.level for t in v2.taps] == ["P2", "P3", "P4", "P5"]
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, kwargs",
+    [
+        (models.MobileNet, keras.applications.MobileNet, dict(alpha=0.5, depth_multiplier=2)),
+        (models.MobileNet, keras.applications.MobileNet, dict(alpha=0.25)),
+        (models.MobileNetV2, keras.applications.MobileNetV2, dict(alpha=0.35)),
+        (models.MobileNetV2, keras.applications.MobileNetV2, dict(alpha=1.4)),
+    ],
+)
+def test_width_options_match_keras_layer_for_layer(ours, theirs, kwargs):
+    with keras.StatelessScope():  # shapes only: no variable is materialised
+        reference = theirs(weights=None, include_top=False, input_shape=(32, 32, 3), **kwargs)
+        model = ours(include_top=False, input_shape=(32, 32, 3), **kwargs)
+        assert weighted(model) == weighted(reference)
+
+
+def test_taps_are_the_deepest_maps_at_each_stride():
+    model = models.MobileNetV2(include_top=False, input_shape=(224, 224, 3))
+    info = models.model_info("mobilenet_v2")
+    for tap in info.taps:
+        assert model.get_layer(tap.layer).output.shape == (None, 224 // tap.stride, 224 // tap.stride, tap.channels)
+    # block_13 starts the stride-32 stage: its expansion is the last stride-16 map
+    assert model.get_layer("block_13_depthwise").output.shape[1] == 7
+
+
+def test_weight_file_names_are_keras_own():
+    from keras.src.applications import mobilenet as keras_v1
+    from keras.src.applications import mobilenet_v2 as keras_v2
+
+    v1 = mobilenet.mobilenet_v1_weights(0.75, 160)
+    assert v1.top.fname == "mobilenet_%s_%d_tf.h5" % ("7_5", 160)
+    assert v1.notop.fname == "mobilenet_%s_%d_tf_no_top.h5" % ("7_5", 160)
+    assert '"mobilenet_%s_%d_tf.h5"' in inspect.getsource(keras_v1) and '"7_5"' in inspect.getsource(keras_v1)
+    assert v1.top.origin == keras_v1.BASE_WEIGHT_PATH + v1.top.fname
+    v2 = mobilenet.mobilenet_v2_weights(1.0, 224)
+    assert v2.top.fname == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+    assert v2.notop.fname == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    source = inspect.getsource(keras_v2)
+    assert '"mobilenet_v2_weights_tf_dim_ordering_tf_kernels"' in source and 'f"_{float(alpha)}_{rows}.h5"' in source
+    assert v2.top.origin == keras_v2.BASE_WEIGHT_PATH + v2.top.fname
+    assert v1.top.file_hash is None and v2.top.file_hash is None  # Keras checks none
+    assert models.model_info("mobilenet").weights["imagenet"].top.fname == "mobilenet_1_0_224_tf.h5"
+
+
+def test_imagenet_weights_load_from_the_keras_cache(tmp_path, monkeypatch):
+    """A file under $KERAS_HOME/models with Keras's name is what weights="imagenet" loads."""
+    from keras.src.legacy.saving import legacy_h5_format
+    import h5py
+
+    reference = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
+    randomize_batch_norm_statistics(reference, seed=3)
+    (tmp_path / "models").mkdir()
+    fname = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
+    with h5py.File(tmp_path / "models" / fname, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, reference)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    model = models.MobileNetV2(weights="imagenet", include_top=False, input_shape=(96, 96, 3))
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 96, 96, 3)).astype("float32")
+    np.testing.assert_allclose(run(model, x), run(reference, x), atol=1e-5)
+
+
+def test_imagenet_option_errors():
+    with pytest.raises(ValueError, match="alpha"):
+        models.MobileNet(weights="imagenet", alpha=0.6)
+    with pytest.raises(ValueError, match="depth_multiplier"):
+        models.MobileNet(weights="imagenet", depth_multiplier=2)
+    with pytest.raises(ValueError, match="alpha"):
+        models.MobileNetV2(weights="imagenet", alpha=0.6)
+    with pytest.raises(ValueError, match="1000 classes"):
+        models.MobileNetV2(weights="imagenet", classes=10)
