@@ -77,7 +77,7 @@ def test_layers_round_trip_through_config():
 
 
 def test_image_data_generator_set_matches_the_course_generator():
-    layers = augment.image_data_generator_layers(seed=0)
+    layers = augment.image_data_generator_layers(seed=0, fused=False)
     names = [type(l).__name__ for l in layers]
     assert names == ["RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip"]
     rotation, shift, shear, zoom, flip = layers
@@ -125,3 +125,28 @@ def test_ten_crop_predict_averages_exactly_ten_predictions():
     np.testing.assert_allclose(augment.ten_crop_predict(net, images, 8), out, rtol=1e-5)
     with pytest.raises(ValueError, match="larger than the images"):
         augment.ten_crop(images, 12)
+
+
+@pytest.mark.parametrize("params", [
+    dict(theta=30), dict(tx=3, ty=-2), dict(shear=20), dict(zx=1.2, zy=0.8),
+    dict(theta=-20, tx=2, ty=-3, shear=10, zx=1.1, zy=0.9),
+])
+def test_random_affine_is_image_data_generators_transform(params):
+    from keras.src.legacy.preprocessing.image import apply_affine_transform
+
+    x = np.random.default_rng(0).random((1, 20, 20, 1)).astype(np.float32) * 255
+    p = {"theta": 0, "tx": 0, "ty": 0, "shear": 0, "zx": 1, "zy": 1, **params}
+    layer = augment.RandomAffine(1, 1, 1, 1, 1, fill_mode="nearest")
+    draws = iter([p["theta"], p["tx"] / 20, p["ty"] / 20, p["shear"], p["zx"] - 1, p["zy"] - 1])
+    layer._uniform = lambda n, bound: keras.ops.full((n,), next(draws))  # fix the random draws
+    ours = keras.ops.convert_to_numpy(layer(x, training=True))[0]
+    ref = apply_affine_transform(x[0], row_axis=0, col_axis=1, channel_axis=2, fill_mode="nearest", **p)
+    np.testing.assert_allclose(ours[1:-1, 1:-1], ref[1:-1, 1:-1], atol=1e-2)
+
+
+def test_random_affine_draws_differ_per_image_and_inference_is_identity():
+    x = np.repeat(np.random.default_rng(0).random((1, 12, 12, 1)).astype(np.float32), 8, axis=0)
+    layer = augment.RandomAffine(40, 0.2, 0.2, 0.2, 0.2, seed=0)
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    assert len({o.tobytes() for o in out}) == 8
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
