@@ -55,7 +55,7 @@ def test_layout_weights_and_outputs_match_keras_applications(tmp_path, monkeypat
                 if not AUTO_NAME.match(keras_layer.name)]
     assert explicit and all(a == b for a, b in explicit)
     assert {b for _, b in explicit} >= {f"mixed{i}" for i in range(11)} | {"mixed9_0", "mixed9_1", "avg_pool", "predictions"}
-    assert not [l.name for l in ours.layers if AUTO_NAME.match(l.name)]
+    assert not [l.name for l in ours_layers if AUTO_NAME.match(l.name)]
 
     x = rng.uniform(-1, 1, size=(2, *shape)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=1e-5)
