@@ -231,7 +231,7 @@ def MobileNetV2(
             block_id += 1
     last = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = conv_bn_act(
-        x, last, 1, use_bias=False, activation="relu6", bn_momentum=0.999,
+        x, last, 1, padding="valid", use_bias=False, activation="relu6", bn_momentum=0.999,
         name="Conv_1", conv_name="Conv_1", bn_name="Conv_1_bn", act_name="out_relu",
     )
     if include_top:

@@ -66,7 +66,8 @@ def test_inverted_residual_adds_only_at_stride_one_and_equal_widths(cin, cout, s
     assert model.count_params() == expected
 
 
-def test_inverted_residual_add_really_adds_the_input(rng):
+def test_inverted_residual_add_really_adds_the_input():
+    rng = np.random.default_rng(0)
     model = build(inverted_residual, (8, 8, 16), filters=16, name="b")
     gamma, beta, mean, var = model.get_layer("b_project_BN").get_weights()
     model.get_layer("b_project_BN").set_weights([np.zeros_like(gamma), np.zeros_like(beta), mean, var])
@@ -82,7 +83,8 @@ def test_inverted_residual_without_expansion_has_no_expand_conv():
                          "expanded_conv_project", "expanded_conv_project_BN"]
 
 
-def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1(rng):
+def test_squeeze_excite_scales_each_channel_by_a_gate_in_0_1():
+    rng = np.random.default_rng(0)
     model = build(squeeze_excite, (6, 6, 12), filters_se=3, name="b")
     x = rng.uniform(0.5, 2.0, size=(2, 6, 6, 12)).astype("float32")
     y = run(model, x)

@@ -12,6 +12,8 @@ import pytest
 from keras_cv_course import models
 from keras_cv_course.models import efficientnet
 
+from _keras_parity import layer_options
+
 SMALL = (64, 64, 3)
 
 
@@ -49,6 +51,10 @@ def test_b0_parity_params_layers_and_predictions():
     assert weighted(model) == keras_weighted(reference)
     skip = (keras.layers.InputLayer, keras.layers.Rescaling, keras.layers.Normalization)
     assert [l.name for l in model.layers[3:]] == [l.name for l in reference.layers if not isinstance(l, skip)]
+    assert [layer_options(l) for l in model.layers[3:]] == [
+        layer_options(l) for l in reference.layers if not isinstance(l, skip)
+    ]
+    assert layer_options(model.layers[1]) == layer_options(reference.layers[1])  # Rescaling(1/255)
     drops = {l.name: l.rate for l in reference.layers if l.name.endswith("_drop")}
     assert drops and drops == {l.name: l.rate for l in model.layers if l.name.endswith("_drop")}
     randomize(reference)

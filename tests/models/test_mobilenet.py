@@ -11,6 +11,8 @@ import pytest
 from keras_cv_course import models
 from keras_cv_course.models import mobilenet
 
+from _keras_parity import layer_options
+
 SMALL = (64, 64, 3)
 
 
@@ -55,6 +57,10 @@ def test_keras_parity_params_layers_and_predictions(ours, theirs, params):
     assert reference.count_params() == model.count_params() == params
     assert weighted(model) == weighted(reference)
     assert named_layers(model) == named_layers(reference)
+    skip = (keras.layers.InputLayer, keras.layers.GlobalAveragePooling2D)
+    assert [layer_options(l) for l in model.layers if not isinstance(l, skip)] == [
+        layer_options(l) for l in reference.layers if not isinstance(l, skip)
+    ]
     randomize_batch_norm_statistics(reference)
     model.set_weights(reference.get_weights())
     x = np.random.default_rng(0).uniform(-1, 1, (2,) + SMALL).astype("float32")
