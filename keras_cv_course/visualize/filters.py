@@ -84,14 +84,42 @@ def filter_pattern(
     Gradient ascent as in the course's ``generate_pattern``: start from gray with a
     little noise (or ``start``), and ``steps`` times step ``step_size`` (default 1%
     of ``value_range``'s span) along the gradient divided by its RMS. ``size``: an
-    int or (H, W), default the model's input size. ``regularizers``: a dict with
-    any of ``"jitter"`` (max random shift in pixels before each step, Mordvintsev
-    et al.), ``"tv"`` (weight of the total-variation penalty) and ``"l2"`` (weight
-    of an L2 penalty on the centered input). Returns the pattern deprocessed to
-    uint8 (H, W, C), or the raw input with ``deprocess=False``; with
-    ``return_objective=True`` also the objective (mean activation, no penalties)
-    before each step and after the last, an array of ``steps + 1`` values.
+    int or (H, W), default the model's input size (the model runs only up to
+    ``layer``, so any size its convolutions accept works). ``regularizers``: a dict
+    with any of ``"jitter"`` (max random shift in pixels before each step,
+    Mordvintsev et al. 2015), ``"tv"`` (weight of the total-variation penalty) and
+    ``"l2"`` (weight of an L2 penalty on the input's distance from gray). A filter
+    silent everywhere at the start (a dead ReLU) climbs its pre-activation until it
+    fires. Returns the pattern deprocessed to uint8 (H, W, C), or the raw input with
+    ``deprocess=False``; with ``return_objective=True`` also the objective (mean
+    activation, no penalties) before each step and after the last (steps + 1 values).
     """
+    patterns, objectives = _ascend(
+        model, layer, [filter_index], steps=steps, step_size=step_size, size=size, regularizers=regularizers,
+        value_range=value_range, start=start, seed=seed,
+    )
+    result = deprocess_image(patterns[0]) if deprocess else patterns[0]
+    return (result, objectives[:, 0]) if return_objective else result
+
+
+def filter_patterns(model, layer, filter_indices=None, *, deprocess=True, return_objective=False, **kwargs):
+    """``filter_pattern`` for several filters of ``layer`` (default: all) at once —
+    one batched ascent, each image climbing its own filter — stacked (N, H, W, C):
+    a row of the course's pattern gallery. Keyword arguments as ``filter_pattern``;
+    the objectives come back as (steps + 1, N)."""
+    target = find_layer(model, layer)
+    if filter_indices is None:
+        count = getattr(target, "filters", None)
+        if count is None:
+            raise ValueError(f"Pass filter_indices for layer {target.name!r}")
+        filter_indices = range(count)
+    patterns, objectives = _ascend(model, target, list(filter_indices), **kwargs)
+    result = np.stack([deprocess_image(p) for p in patterns]) if deprocess else patterns
+    return (result, objectives) if return_objective else result
+
+
+def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None, regularizers=None,
+            value_range=(0.0, 1.0), start=None, seed=0):
     tf = tf_module()
     target = find_layer(model, layer)
     tracer = Tracer(model, [target], stop=True, pre_activation=True)
@@ -104,22 +132,25 @@ def filter_pattern(
     span = high - low
     step_size = 0.01 * span if step_size is None else float(step_size)
     rng = np.random.default_rng(seed)
+    count = len(filter_indices)
     if start is not None:
         x0 = np.asarray(start, dtype=np.float32)
-        x0 = x0[None] if x0.ndim == 3 else x0
+        x0 = np.broadcast_to(x0 if x0.ndim == 4 else x0[None], (count,) + x0.shape[-3:])
     else:
         height, width = _pattern_size(model, size)
         channels = model.inputs[0].shape[-1]
-        x0 = low + span * (0.5 + 0.08 * rng.random((1, height, width, channels)))
-    x = tf.Variable(x0.astype(np.float32))
+        x0 = low + span * (0.5 + 0.08 * rng.random((count, height, width, channels)))
+    x = tf.Variable(np.array(x0, dtype=np.float32))
     middle = low + 0.5 * span
+    select = tf.one_hot(filter_indices, depth=_channels(tracer, x, target, filter_indices), dtype=tf.float32)
 
-    def objective_of(image, pre=False):
-        activation = tracer.outputs(image)[0]
-        if filter_index >= activation.shape[-1]:
-            raise ValueError(f"Layer {target.name!r} has {activation.shape[-1]} filters; got filter_index={filter_index}")
-        objective = tf.reduce_mean(activation[..., filter_index])
-        return (objective, tf.reduce_mean(tracer.pre_activations()[0][..., filter_index])) if pre else objective
+    def per_image(values):  # (N, ..., C) -> (N,): mean over positions of each image's own filter
+        axes = list(range(1, len(values.shape) - 1))
+        means = tf.reduce_mean(values, axis=axes) if axes else values
+        return tf.reduce_sum(means * select, axis=-1)
+
+    def objective_of(image):
+        return per_image(tracer.outputs(image)[0])
 
     objectives = []
     for _ in range(steps):
@@ -128,27 +159,35 @@ def filter_pattern(
             if jitter:
                 dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
                 shifted = tf.roll(x, shift=(dy, dx), axis=(1, 2))
-            objective, pre_objective = objective_of(shifted, pre=True)
+            objective = objective_of(shifted)
+            pre_objective = per_image(tracer.pre_activations()[0])
+            total, pre_total = tf.reduce_sum(objective), tf.reduce_sum(pre_objective)
             penalty = 0.0
             if tv_weight:
-                penalty += tv_weight * total_variation(x)
+                penalty += tv_weight * tf.add_n([total_variation(x[i]) for i in range(count)])
             if l2_weight:
-                penalty += l2_weight * tf.reduce_mean(tf.square(x - middle))
-        gradient = tape.gradient(objective, x, unconnected_gradients="zero")
-        if not np.any(gradient.numpy()):
-            # A dead start (every position of the filter below its ReLU's
-            # threshold): climb the pre-activation until the filter fires.
-            gradient = tape.gradient(pre_objective, x, unconnected_gradients="zero")
+                penalty += l2_weight * tf.reduce_sum(tf.reduce_mean(tf.square(x - middle), axis=(1, 2, 3)))
+        gradient = tape.gradient(total, x, unconnected_gradients="zero")
+        dead = tf.reduce_all(tf.equal(gradient, 0.0), axis=(1, 2, 3), keepdims=True)
+        if bool(tf.reduce_any(dead)):
+            # a dead start (the filter's ReLU silent everywhere): climb its pre-activation
+            gradient = tf.where(dead, tape.gradient(pre_total, x, unconnected_gradients="zero"), gradient)
         if tv_weight or l2_weight:
             gradient -= tape.gradient(penalty, x, unconnected_gradients="zero")
         del tape
-        objectives.append(float(objective) if not jitter else float(objective_of(x)))
-        gradient /= tf.sqrt(tf.reduce_mean(tf.square(gradient))) + 1e-5
+        objectives.append((objective if not jitter else objective_of(x)).numpy())
+        gradient /= tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-5
         x.assign_add(step_size * gradient)
-    objectives.append(float(objective_of(x)))
-    pattern = x.numpy()[0]
-    result = deprocess_image(pattern) if deprocess else pattern
-    return (result, np.asarray(objectives)) if return_objective else result
+    objectives.append(objective_of(x).numpy())
+    return x.numpy(), np.asarray(objectives, dtype=np.float64)
+
+
+def _channels(tracer, x, target, filter_indices):
+    channels = tracer.outputs(x[:1])[0].shape[-1]
+    bad = [i for i in filter_indices if not 0 <= i < channels]
+    if bad:
+        raise ValueError(f"Layer {target.name!r} has {channels} filters; got filter indices {bad}")
+    return channels
 
 
 def _pattern_size(model, size):
@@ -159,16 +198,3 @@ def _pattern_size(model, size):
     if isinstance(size, int):
         return (size, size)
     return tuple(int(s) for s in size)
-
-
-def filter_patterns(model, layer, filter_indices=None, **kwargs):
-    """``filter_pattern`` for several filters of ``layer`` (default: all), stacked
-    (N, H, W, C) — the rows of the course's pattern gallery."""
-    target = find_layer(model, layer)
-    if filter_indices is None:
-        count = target.filters if hasattr(target, "filters") else None
-        if count is None:
-            raise ValueError(f"Pass filter_indices for layer {target.name!r}")
-        filter_indices = range(count)
-    kwargs.pop("return_objective", None)
-    return np.stack([filter_pattern(model, target, i, **kwargs) for i in filter_indices])

@@ -95,5 +95,14 @@ def test_best_pattern_of_a_linear_conv_filter_is_its_kernel():
     assert np.corrcoef(raw.ravel(), kernel[..., 1].ravel())[0, 1] > 0.95
     gallery = visualize.filter_patterns(model, "conv", size=5, steps=5)
     assert gallery.shape == (2, 5, 5, 3) and gallery.dtype == np.uint8
+    # the batched gallery climbs each filter exactly as a run of its own would
+    start = np.random.default_rng(0).random((5, 5, 3)).astype("float32")
+    batched, objectives = visualize.filter_patterns(model, "conv", [1, 0], start=start, steps=4, deprocess=False, return_objective=True)
+    for row, index in enumerate([1, 0]):
+        single, objective = visualize.filter_pattern(model, "conv", index, start=start, steps=4, deprocess=False, return_objective=True)
+        np.testing.assert_allclose(batched[row], single, atol=1e-5)
+        np.testing.assert_allclose(objectives[:, row], objective, rtol=1e-5)
+    with pytest.raises(ValueError, match="has 2 filters"):
+        visualize.filter_pattern(model, "conv", 2, size=5, steps=1)
     with pytest.raises(ValueError, match="unknown regularizers|Unknown regularizers"):
         visualize.filter_pattern(model, "conv", 0, size=5, steps=1, regularizers={"blur": 1})
