@@ -1,0 +1,203 @@
+"""The ResNet family: published parameter counts, keras.applications parity
+(layers, names, shapes, identical outputs with copied weights), Keras's weight
+files, and the small-image networks on 28×28×1 and 32×32×3 inputs."""
+
+import inspect
+
+import keras
+import numpy as np
+import pytest
+from keras.src.applications import resnet as keras_resnet
+
+from keras_cv_course import models
+from keras_cv_course.models import _common, resnet, weight_files
+
+
+def trainable_params(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def test_resnet50_keras_layout_parameter_count():
+    assert models.ResNet50().count_params() == 25_636_712
+
+
+# torchvision's figures count trainable weights only: PyTorch keeps BN running mean
+# and variance as buffers, where Keras counts them as (non-trainable) weights.
+TORCHVISION_COUNTS = [
+    ("resnet18", 11_689_512),
+    ("resnet34", 21_797_672),
+    ("resnet50_torchvision", 25_557_032),
+    ("resnext50_32x4d", 25_028_904),
+    ("wide_resnet50_2", 68_883_240),
+]
+
+
+@pytest.mark.parametrize("name, trainable", TORCHVISION_COUNTS)
+def test_torchvision_layout_trainable_counts(name, trainable):
+    model = models.get_model(name, input_shape=(32, 32, 3))
+    assert trainable_params(model) == trainable
+    bn_channels = sum(layer.gamma.shape[0] for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert model.count_params() == trainable + 2 * bn_channels == models.model_info(name).params
+    assert not any(getattr(layer, "use_bias", False) for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+
+
+@pytest.mark.parametrize(
+    "builder, low, high",
+    [
+        (models.CIFARResNet20, 0.265e6, 0.275e6),  # "0.27M" (He et al. 2015, Table 6)
+        (models.CIFARResNet110, 1.65e6, 1.75e6),  # "1.7M"
+        (models.WRN16_4, 2.65e6, 2.75e6),  # "2.7M" (Zagoruyko & Komodakis 2016, Table 4)
+        (models.WRN28_10, 36.45e6, 36.55e6),  # "36.5M"
+    ],
+)
+def test_small_image_parameter_counts(builder, low, high):
+    assert low <= trainable_params(builder()) < high
+
+
+KERAS_PAIRS = [
+    (models.ResNet50, keras.applications.ResNet50),
+    (models.ResNet50V2, keras.applications.ResNet50V2),
+]
+
+
+def randomize(model, seed=0):
+    """Random weights everywhere, positive BN variances, so parity tests more than zeros."""
+    rng = np.random.default_rng(seed)
+    values = [
+        rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0.0, 0.05, w.shape) for w in model.weights
+    ]
+    model.set_weights([v.astype("float32") for v in values])
+    return model
+
+
+@pytest.mark.parametrize("ours, theirs", KERAS_PAIRS, ids=["resnet50", "resnet50_v2"])
+def test_keras_applications_parity_with_top(ours, theirs):
+    kwargs = dict(input_shape=(64, 64, 3), classifier_activation=None)
+    reference = randomize(theirs(weights=None, **kwargs))
+    model = ours(**kwargs)
+    assert weight_files.weighted_layers(model) == weight_files.weighted_layers(reference)
+    weighted_types = [type(layer) for layer in model.layers if layer.weights]
+    assert weighted_types == [type(layer) for layer in reference.layers if layer.weights]
+    model.set_weights(reference.get_weights())
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(reference(x, training=False))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x, training=False)), expected, atol=1e-5)
+    assert np.abs(expected).max() > 1e-2  # logits, not a vanishing softmax
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (models.ResNet101, keras.applications.ResNet101),
+        pytest.param(models.ResNet152, keras.applications.ResNet152, marks=pytest.mark.slow),
+        (models.ResNet101V2, keras.applications.ResNet101V2),
+        pytest.param(models.ResNet152V2, keras.applications.ResNet152V2, marks=pytest.mark.slow),
+    ],
+    ids=["resnet101", "resnet152", "resnet101_v2", "resnet152_v2"],
+)
+def test_keras_applications_parity_deeper_notop(ours, theirs):
+    reference = theirs(weights=None, include_top=False, input_shape=(64, 64, 3))
+    model = ours(include_top=False, input_shape=(64, 64, 3))
+    assert weight_files.weighted_layers(model) == weight_files.weighted_layers(reference)
+    assert model.count_params() == reference.count_params()
+
+
+def test_imagenet_weight_specs_are_keras_files():
+    source = inspect.getsource(keras_resnet)
+    assert 'f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5"' in source
+    assert 'f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5"' in source
+    keras_names = {
+        "resnet50": "resnet50", "resnet101": "resnet101", "resnet152": "resnet152",
+        "resnet50_v2": "resnet50v2", "resnet101_v2": "resnet101v2", "resnet152_v2": "resnet152v2",
+    }
+    for ours, theirs in keras_names.items():
+        spec = models.model_info(ours).weights["imagenet"]
+        top_hash, notop_hash = keras_resnet.WEIGHTS_HASHES[theirs]
+        for remote, suffix, file_hash in ((spec.top, "", top_hash), (spec.notop, "_notop", notop_hash)):
+            assert remote.fname == f"{theirs}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+            assert remote.origin == keras_resnet.BASE_WEIGHTS_PATH + remote.fname
+            assert remote.file_hash == file_hash and file_hash in source
+        assert spec.preprocessing == ("tf" if ours.endswith("_v2") else "caffe")
+    for name in ("resnet18", "resnet50_torchvision", "resnext50_32x4d", "cifar_resnet20"):
+        assert models.model_info(name).weights == {}
+
+
+def test_weights_imagenet_fetches_the_keras_file(monkeypatch, tmp_path):
+    fetched = []
+
+    def fake_fetch(remote, model_name):
+        fetched.append(remote)
+        path = tmp_path / "resnet50.weights.h5"
+        randomize(models.ResNet50(include_top=False)).save_weights(path)
+        return str(path)
+
+    monkeypatch.setattr(_common.RemoteFile, "fetch", fake_fetch)
+    model = models.ResNet50(weights="imagenet", include_top=False)
+    assert [r.fname for r in fetched] == ["resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"]
+    assert float(np.abs(keras.ops.convert_to_numpy(model.get_layer("conv1_conv").kernel)).max()) > 0
+    with pytest.raises(ValueError, match="known weight name"):
+        models.ResNet50(weights="imagenet", variant="torchvision")
+
+
+def test_registered_taps_of_resnet50_and_v2():
+    assert [(t.level, t.layer, t.channels, t.stride) for t in models.model_info("resnet50").taps] == [
+        ("P2", "conv2_block3_out", 256, 4),
+        ("P3", "conv3_block4_out", 512, 8),
+        ("P4", "conv4_block6_out", 1024, 16),
+        ("P5", "conv5_block3_out", 2048, 32),
+    ]
+    extractor = models.feature_extractor("resnet50_v2", levels=("P2", "P3", "P4", "P5"), input_shape=(64, 64, 3))
+    shapes = {level: tuple(t.shape[1:]) for level, t in extractor.output.items()}
+    assert shapes == {"P2": (16, 16, 256), "P3": (8, 8, 512), "P4": (4, 4, 1024), "P5": (2, 2, 2048)}
+
+
+def test_variant_names_and_errors():
+    assert models.get_model("resnet50_torchvision", include_top=False).name == "resnet50_torchvision"
+    assert models.get_model("resnet18", include_top=False).name == "resnet18"
+    with pytest.raises(ValueError, match="variant"):
+        models.ResNet50(variant="caffe")
+    with pytest.raises(ValueError, match="Keras layout"):
+        models.ResNet50V2(variant="torchvision")
+    with pytest.raises(ValueError, match="6n\\+2"):
+        models.CIFARResNet(depth=21)
+    with pytest.raises(ValueError, match="'A'"):
+        models.CIFARResNet20(shortcut="C")
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28, 1), (32, 32, 3)])
+def test_cifar_resnet_small_inputs_and_taps(input_shape):
+    model = models.CIFARResNet20(input_shape=input_shape)
+    assert model.output.shape == (None, 10)
+    size = input_shape[0]
+    for tap in models.model_info("cifar_resnet20").taps:
+        assert tuple(model.get_layer(tap.layer).output.shape[1:]) == (size // tap.stride, size // tap.stride, tap.channels)
+
+
+def test_cifar_option_a_versus_b():
+    a, b = models.CIFARResNet20(), models.CIFARResNet20(shortcut="B")
+    assert not any(layer.name.endswith("_0_conv") for layer in a.layers)
+    assert sum(isinstance(layer, resnet.residual.ZeroPadShortcut) for layer in a.layers) == 2
+    # B adds two 1x1 projections (16->32, 32->64) with their BNs
+    assert b.count_params() - a.count_params() == 16 * 32 + 4 * 32 + 32 * 64 + 4 * 64
+
+
+def test_cifar_resnet_trains_and_round_trips(tmp_path):
+    model = models.CIFARResNet20(input_shape=(28, 28, 1))
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy", jit_compile=False)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (16, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 16)
+    losses = model.fit(x, y, batch_size=8, epochs=3, verbose=0).history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    path = tmp_path / "cifar_resnet20.keras"
+    model.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(restored(x, training=False), model(x, training=False), atol=1e-6)
+
+
+def test_wide_resnet_layout():
+    model = models.WRN16_4(input_shape=(28, 28, 1), dropout=0.3)
+    assert model.output.shape == (None, 10)
+    assert [t.layer for t in models.model_info("wrn_16_4").taps] == ["conv3_block1_preact_relu", "conv4_block1_preact_relu", "post_relu"]
+    widths = [model.get_layer(f"conv{s}_block1_1_conv").filters for s in (2, 3, 4)]
+    assert widths == [64, 128, 256]
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers) == 6  # 2 blocks x 3 stages
