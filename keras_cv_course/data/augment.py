@@ -244,16 +244,23 @@ class PCALighting(layers.Layer):
         }
 
 
-def pca_basis(images, max_pixels=1_000_000, seed=0):
-    """Eigenvalues (descending) and eigenvectors (columns) of the per-pixel color
-    covariance of ``images`` — a numpy array (N, H, W, C), or a tf.data.Dataset of
-    images or ``(image, label)`` pairs (its first images up to ``max_pixels``).
-    Units are those of the images (0..255 for uint8 data)."""
-    pixels = _sample_pixels(images, max_pixels, seed)
+def pca_basis(images, max_pixels=1_000_000, seed=0, scale=255.0):
+    """The eigen-basis ``(eigval, eigvec)`` of the per-pixel color covariance of
+    ``images`` for ``PCALighting``: eigenvalues descending, eigenvectors as columns.
+
+    ``images``: a numpy array (N, H, W, C), or a tf.data.Dataset of images or
+    ``(image, label)`` pairs (its first images, up to ``max_pixels`` pixels).
+    As in Krizhevsky et al. (and fb.resnet.torch's ImageNet figures 0.2175,
+    0.0188, 0.0045), the covariance is taken of pixels scaled to [0, 1]
+    (``pixels / scale``) and the eigenvalues are then multiplied by ``scale``,
+    so ``eigvec @ (alpha * eigval)`` is the paper's color shift expressed in the
+    images' 0..255 units.
+    """
+    pixels = _sample_pixels(images, max_pixels, seed) / scale
     cov = np.atleast_2d(np.cov(pixels, rowvar=False))
     eigval, eigvec = np.linalg.eigh(cov)
     order = np.argsort(eigval)[::-1]
-    return np.clip(eigval[order], 0.0, None).astype(np.float32), eigvec[:, order].astype(np.float32)
+    return (np.clip(eigval[order], 0.0, None) * scale).astype(np.float32), eigvec[:, order].astype(np.float32)
 
 
 def _sample_pixels(images, max_pixels, seed):

@@ -1,9 +1,11 @@
 """``pipeline``: the tf.data input pipeline every model trains and evaluates on.
 
 decode → channels → resize / pad → (cache) → shuffle → batch → augment →
-preprocess → prefetch(AUTOTUNE). Element-wise steps run as parallel maps;
-augmentation runs on whole batches (the Keras layers are vectorized, so one
-call transforms a batch), each image with its own random draw.
+preprocess → prefetch(AUTOTUNE). Element-wise steps (decode, channels, resize)
+run as a parallel map, only when the data need them; augmentation and
+preprocessing run in one map on whole batches (the Keras layers are
+vectorized, so one call transforms a batch), each image with its own random
+draw.
 
 Channel conversion is explicit: ``channels=3`` repeats a grayscale channel,
 ``channels=1`` takes the ITU-R 601 luma of RGB. When ``model=`` says how many
@@ -113,6 +115,13 @@ def pipeline(
     if resize_to is None and static_size is None:
         raise ValueError("The images have no static size; pass image_size= so they can be batched.")
 
+    element_work = (
+        image_spec.dtype != tf.uint8
+        or image_spec.shape.rank != 3
+        or (channels is not None and data_channels != channels)
+        or (resize_to is not None and static_size != tuple(resize_to))
+    )
+
     def prepare(image, label):
         if image.dtype == tf.string:
             image = tf.io.decode_image(image, channels=channels or 0, expand_animations=False)
@@ -127,18 +136,11 @@ def pipeline(
             else:
                 image = tf.image.resize(image, resize_to, antialias=True)
             image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        label = tf.cast(label, tf.int32)
-        if num_classes is not None:
-            message = f"label out of range: labels must lie in [0, {num_classes})"
-            checks = [
-                tf.debugging.assert_non_negative(label, message=message),
-                tf.debugging.assert_less(label, tf.constant(num_classes, tf.int32), message=message),
-            ]
-            with tf.control_dependencies(checks):
-                label = tf.identity(label)
         return image, label
 
-    out = ds.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True)
+    # Per-image work (decode, channels, resize) runs as a parallel map only when
+    # needed; in-memory uint8 data of the right size goes straight to the cache.
+    out = ds.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True) if element_work else ds
     if aug is not None and augment == "alexnet" and training:
         # Krizhevsky et al. computed the color basis on the training set: do the same
         # on the prepared images (after channel conversion and resizing).
@@ -154,33 +156,37 @@ def pipeline(
         out = out.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     out = out.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=True)
 
-    if aug is not None and aug.layers:
-        aug_layers = list(aug.layers)
-
-        def apply_augment(images, labels):
-            x = tf.cast(images, tf.float32)
-            for layer in aug_layers:
-                x = layer(x, training=training)
-            return x, labels
-
-        if seed is not None:
-            # One sequential map: the layers' seed generators then advance in batch order.
-            out = out.map(apply_augment)
-        else:
-            out = out.map(apply_augment, num_parallel_calls=AUTOTUNE, deterministic=False)
-
+    aug_layers = list(aug.layers) if aug is not None else []
     if callable(preprocess):
-        fn = preprocess
+        preprocess_fn = preprocess
     else:
         mode = preprocess
 
-        def fn(images):
+        def preprocess_fn(images):
             return preprocess_input(images, mode)
 
-    out = out.map(lambda x, y: (tf.convert_to_tensor(fn(x), tf.float32), y), num_parallel_calls=AUTOTUNE, deterministic=True)
-    options = tf.data.Options()
-    options.deterministic = True
-    out = out.with_options(options)
+    def finish(images, labels):
+        """Per batch: label check, augmentation, preprocessing (one vectorized call)."""
+        labels = tf.cast(labels, tf.int32)
+        if num_classes is not None:
+            message = f"label out of range: labels must lie in [0, {num_classes})"
+            checks = [
+                tf.debugging.assert_non_negative(labels, message=message),
+                tf.debugging.assert_less(labels, tf.constant(num_classes, tf.int32), message=message),
+            ]
+            with tf.control_dependencies(checks):
+                labels = tf.identity(labels)
+        x = tf.cast(images, tf.float32)
+        for layer in aug_layers:
+            x = layer(x, training=training)
+        return tf.convert_to_tensor(preprocess_fn(x), tf.float32), labels
+
+    if seed is not None and aug_layers:
+        # One sequential map: the layers' seed generators then advance in batch order,
+        # so two pipelines built with the same seed give the same batches.
+        out = out.map(finish)
+    else:
+        out = out.map(finish, num_parallel_calls=AUTOTUNE, deterministic=seed is not None or not training)
     return out.prefetch(AUTOTUNE)
 
 
