@@ -30,8 +30,9 @@ from keras_cv_course.blocks.residual import (
     preact_basic_block,
     preact_bottleneck_block,
 )
+from keras_cv_course.blocks.pooling import AdaptiveAveragePooling2D
 
-__all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization"]
+__all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization", "AdaptiveAveragePooling2D"]
 __all__ += ["ZeroPadShortcut", "basic_block", "bottleneck_block", "preact_basic_block", "preact_bottleneck_block"]
 __all__ += ["max_pool_ceil", "inception_naive", "inception_module", "inception_v3_conv", "inception_v3_a",
             "inception_v3_reduction_a", "inception_v3_b", "inception_v3_reduction_b", "inception_v3_c",

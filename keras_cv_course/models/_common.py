@@ -89,15 +89,15 @@ def resolve_input(
 ):
     """Validate the requested input and return ``(image_tensor, model_inputs)``.
 
+    As in keras.applications, the default input with a top is the model's default
+    size, and without a top any size ``(None, None, channels)``.
     ``require_flatten``: the top flattens a fixed-size map (VGG, LeNet), so with
-    ``include_top`` the spatial size must be known. Without a top and without an
-    ``input_shape`` the model takes any size ``(None, None, channels)``.
+    ``include_top`` a user-given height and width must be known.
     """
     if input_tensor is not None and input_shape is None:
         input_shape = tuple(input_tensor.shape[1:])
     if input_shape is None:
-        fixed = include_top and (require_flatten or weight_spec is not None)
-        input_shape = (default_size, default_size, channels) if fixed else (None, None, channels)
+        input_shape = (default_size, default_size, channels) if include_top else (None, None, channels)
     input_shape = _check_input_shape(model_name, input_shape, min_size, include_top and require_flatten)
     if weight_spec is not None and include_top and weight_spec.input_size is not None:
         expected = (weight_spec.input_size, weight_spec.input_size)
@@ -109,10 +109,10 @@ def resolve_input(
     if weight_spec is not None and input_shape[-1] != channels:
         raise ValueError(f"{weight_spec.name!r} weights of {model_name!r} need {channels} input channels; got {input_shape[-1]}.")
     if input_tensor is None:
-        image = keras.Input(shape=input_shape, name="input_layer")
+        image = keras.Input(shape=input_shape, name="input")
         return image, image
     if not keras.backend.is_keras_tensor(input_tensor):
-        image = keras.Input(tensor=input_tensor, shape=input_shape, name="input_layer")
+        image = keras.Input(tensor=input_tensor, shape=input_shape, name="input")
         return image, image
     return input_tensor, keras.utils.get_source_inputs(input_tensor)
 

@@ -18,7 +18,7 @@ tower; 224 → 110 → 55 → 26 → 13 → 6 as in the paper's Fig. 3).
 
 from keras import layers
 
-from keras_cv_course.blocks import LocalResponseNormalization, conv_bn_act
+from keras_cv_course.blocks import AdaptiveAveragePooling2D, LocalResponseNormalization, conv_bn_act
 from keras_cv_course.models import _common
 from keras_cv_course.models.registry import register
 
@@ -98,7 +98,7 @@ def alexnet_family(
             x = layers.MaxPooling2D(3, strides=2, padding=pool, name=f"pool{index}")(x)
     if include_top:
         if geometry["adaptive_pool"]:
-            x = layers.AdaptiveAveragePooling2D((6, 6), name="avgpool")(x)
+            x = AdaptiveAveragePooling2D((6, 6), name="avgpool")(x)
         x = layers.Flatten(name="flatten")(x)
         for fc in ("fc6", "fc7"):
             if dropout:

@@ -1,0 +1,137 @@
+"""The registry-wide sweep (../shared/DESIGN.md §7): every registered model builds
+at its default input with the recorded parameter count, builds at a small input,
+has no automatically named layer, survives a .keras round trip with
+safe_mode=True, and its feature taps have the recorded channels and strides."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from keras_cv_course import models
+from keras_cv_course.models import registry
+
+ALL_MODELS = models.list_models()
+
+
+AUTO_PREFIX = "AUTOMATIC_NAME__"
+
+
+@pytest.fixture
+def flag_automatic_names(monkeypatch):
+    """Make Keras give every layer built without a ``name`` a recognisable name
+    (an explicit ``name="flatten"`` and Keras's own automatic "flatten" would
+    otherwise look the same)."""
+    import keras.src.ops.operation as operation
+
+    counter = iter(range(10**9))
+    monkeypatch.setattr(operation, "auto_name", lambda prefix: f"{AUTO_PREFIX}{prefix}_{next(counter)}")
+
+
+def all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+
+
+def small_size(info):
+    """A small input side that every stride of the network divides."""
+    return max(64, -(-info.min_size // 32) * 32)
+
+
+def random_images(shape, batch=2):
+    return np.random.default_rng(0).uniform(0, 1, (batch,) + tuple(shape)).astype("float32")
+
+
+def test_registry_is_populated_and_sorted():
+    assert len(ALL_MODELS) >= 15
+    assert ALL_MODELS == sorted(ALL_MODELS)
+    assert models.list_models("vgg1?") == ["vgg11", "vgg13", "vgg16", "vgg19"]
+    assert all(re.match(r"^[a-z][a-z0-9_]*$", name) for name in ALL_MODELS)
+
+
+def test_registry_refuses_duplicates_and_bad_names():
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("vgg16", models.VGG16, family="vgg", paper="", input_shape=(224, 224, 3),
+                          min_size=32, params=0, preprocessing="caffe")
+    with pytest.raises(ValueError, match="snake case"):
+        registry.register("VGG-16", models.VGG16, family="vgg", paper="", input_shape=(224, 224, 3),
+                          min_size=32, params=0, preprocessing="caffe")
+
+
+def test_unknown_model_name_suggests_close_names():
+    with pytest.raises(ValueError, match=r"Unknown model name 'vgg61'.*vgg16"):
+        models.get_model("vgg61")
+
+
+def test_feature_tap_level_must_match_stride():
+    with pytest.raises(ValueError, match="stride"):
+        models.FeatureTap(level="P3", layer="x", channels=8, stride=16)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_default_build_matches_registry(name, flag_automatic_names):
+    info = models.model_info(name)
+    model = models.get_model(name)
+    assert model.count_params() == info.params
+    assert model.input_shape[1:] == info.input_shape
+    outputs = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    assert outputs[0] == (None, info.classes)
+    automatic = [layer.name for layer in all_layers(model) if layer.name.startswith(AUTO_PREFIX)]
+    assert automatic == [], f"{name} has automatically named layers: {automatic[:10]}"
+    assert info.preprocessing in models.preprocessing.MODES
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_small_input_build_taps_and_keras_file_round_trip(name, tmp_path):
+    """One small build per model serves three checks: output shape, every feature
+    tap's channels and spatial size (input / stride), and the .keras round trip."""
+    info = models.model_info(name)
+    size = small_size(info)
+    shape = (size, size, info.input_shape[-1])
+    model = models.get_model(name, input_shape=shape, classes=7)
+    images = random_images(shape)
+    expected = model.predict(images, verbose=0)
+    assert expected.shape == (2, 7)
+    assert np.all(np.isfinite(expected))
+    if info.taps:
+        extractor = models.feature_extractor(model, [tap.level for tap in info.taps])
+        for tap in info.taps:
+            assert extractor.output[tap.level].shape == (None, size // tap.stride, size // tap.stride, tap.channels), tap
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(restored.predict(images, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_input_below_minimum_is_refused(name):
+    info = models.model_info(name)
+    too_small = info.min_size - 1
+    with pytest.raises(ValueError, match=rf"too small.*at least {info.min_size}x{info.min_size}"):
+        models.get_model(name, include_top=False, input_shape=(too_small, too_small, info.input_shape[-1]))
+
+
+def test_feature_extractor_finds_backbone_nested_in_sequential():
+    base = models.VGG16(include_top=False, input_shape=(64, 64, 3))
+    classifier = keras.Sequential([base, keras.layers.Flatten(name="flat"), keras.layers.Dense(2, name="out")])
+    extractor = models.feature_extractor(classifier, ["P3", "P5"])
+    features = extractor(random_images((64, 64, 3)))
+    assert set(features) == {"P3", "P5"}
+    assert tuple(features["P3"].shape) == (2, 8, 8, 512)
+    np.testing.assert_allclose(
+        features["P5"], base(random_images((64, 64, 3))), atol=1e-5
+    )
+
+
+def test_feature_extractor_lists_available_levels_on_bad_level():
+    with pytest.raises(ValueError, match=r"no feature level 'P7'.*P1, P2, P3, P4, P5"):
+        models.feature_extractor("vgg11", ["P3", "P7"], input_shape=(64, 64, 3))
+
+
+def test_feature_extractor_refuses_unregistered_model():
+    plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="c")], name="mine")
+    with pytest.raises(ValueError, match="not a registered backbone"):
+        models.feature_extractor(plain, ["P3"])

@@ -1,0 +1,46 @@
+"""The kcc command: list, info, summary and its errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from keras_cv_course import cli
+
+
+def test_list_prints_every_matching_model_with_its_parameters(capsys):
+    assert cli.main(["list", "vgg1*"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg16 " in out and "138,357,544" in out
+    assert "lenet5" not in out
+
+
+def test_info_shows_registry_facts(capsys):
+    assert cli.main(["info", "vgg16"]) == 0
+    out = capsys.readouterr().out
+    assert "Simonyan & Zisserman" in out
+    assert "P3: block4_conv3 (512 channels, stride 8)" in out
+    assert "preprocessing:  caffe" in out and "weights:        imagenet" in out
+
+
+def test_summary_builds_at_the_requested_shape(capsys):
+    assert cli.main(["summary", "lenet5", "--input-shape", "32,32,3", "--classes", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "(None, 5)" in out and "(None, 32, 32, 3)" in out
+
+
+def test_unknown_model_exits_1_with_a_suggestion(capsys):
+    assert cli.main(["info", "resnet5O"]) == 1
+    assert "Did you mean" in capsys.readouterr().err
+
+
+def test_bad_input_shape_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["summary", "lenet5", "--input-shape", "32,32"])
+    assert "expected H,W,C" in capsys.readouterr().err
+
+
+def test_console_script_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "keras_cv_course.cli", "list", "nin*"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "nin_cifar" in result.stdout
