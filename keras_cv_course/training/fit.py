@@ -92,10 +92,10 @@ def _load_split(source, split, data_dir):
     return source
 
 
-def _pipeline(ds, *, image_size, batch_size, training, augment, preprocess, seed, channels):
+def _pipeline(ds, *, image_size, batch_size, training, augment, preprocess, seed, channels, shuffle=True):
     return _data().pipeline(
         ds, image_size=image_size, batch_size=batch_size, training=training, augment=augment,
-        preprocess=preprocess, seed=seed, channels=channels,
+        preprocess=preprocess, seed=seed, channels=channels, shuffle_buffer=10_000 if shuffle else 0,
     )
 
 
@@ -184,6 +184,7 @@ def fit(
     steps_per_epoch=None,
     verbose=1,
     evaluate=True,
+    shuffle=True,
     command=None,
 ):
     """Train ``model_or_name`` on ``train``, validate on ``val``, write ``run_dir``.
@@ -199,6 +200,7 @@ def fit(
     ``resume``: continue the run in ``run_dir`` after its last completed epoch.
     ``finetune_from``: a .keras file or run directory to start from;
     ``freeze_until``: freeze every layer before this one (surgery.freeze).
+    ``shuffle=False`` keeps the training data in order (for exact comparisons).
     Returns a ``FitResult``.
     """
     started = time.time()
@@ -246,7 +248,8 @@ def fit(
 
     def pipe(ds, training):
         return _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
-                         augment=augment if training else None, preprocess=mode, seed=seed, channels=channels)
+                         augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
+                         shuffle=shuffle)
 
     train_pipe = pipe(train_ds, True)
     val_pipe = pipe(val_ds, False) if val_ds is not None else None
@@ -277,8 +280,8 @@ def fit(
     if chief:
         cb.write_history_csv(os.path.join(run_dir, "history.csv"), checkpoint.rows) if checkpoint.rows else None
     if initial_epoch < epochs:
-        model.fit(train_pipe, validation_data=val_pipe, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch)
+        _run_keras_fit(model, strategy, train_pipe, validation_data=val_pipe, epochs=epochs, initial_epoch=initial_epoch,
+                       callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch)
     history = checkpoint.rows
     summary, report_path = None, None
     if evaluate and val_pipe is not None and chief:
@@ -301,6 +304,31 @@ def fit(
                   + (f", top-5 {top5:.4f}" if top5 is not None else "")
                   + f", balanced error {summary['balanced_error_rate']:.4f}; report: {report_path}", flush=True)
     return FitResult(model=model, history=history, summary=summary, run_dir=run_dir, report_path=report_path)
+
+
+def _run_keras_fit(model, strategy, *args, **kwargs):
+    """``model.fit`` inside ``strategy.scope()``.
+
+    Two work-arounds for Keras 3.15's TensorFlow trainer under
+    MultiWorkerMirroredStrategy, which otherwise fails before the first step:
+    - for a model created under a strategy it first builds its metrics from one
+      batch averaged with ``strategy.reduce``, which cannot take that per-replica
+      batch ("Attempt to convert a value (PerReplica...)"); handing the model the
+      strategy through the scope instead makes Keras build the metrics when it
+      traces the train step — the same build, without the reduce;
+    - its default "mean" reduction of the step's logs calls
+      ``strategy.reduce("MEAN", scalar, axis=0)`` ("Invalid reduction dimension
+      0"); ``distribute_reduction_method="first"`` reports each worker's own
+      loss and metrics instead. Gradients are still all-reduced, so the weights
+      stay identical on every worker.
+    """
+    import tensorflow as tf
+
+    with strategy.scope():
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            model._distribute_strategy = None
+            model.distribute_reduction_method = "first"
+        return model.fit(*args, **kwargs)
 
 
 def _describe_source(train, data_dir):

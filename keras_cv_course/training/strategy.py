@@ -72,12 +72,14 @@ def get_strategy(name="auto", *, devices=None):
 
 
 def _auto_name(tf):
-    if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or tf.config.list_logical_devices("TPU"):
+    # Physical device listing does not initialise the eager context: a
+    # MultiWorkerMirroredStrategy must be created before that happens.
+    if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or tf.config.list_physical_devices("TPU"):
         if _tpu_resolver() is not None:
             return "tpu"
     if tf_config_workers() > 1:
         return "multi_worker"
-    if len(tf.config.list_logical_devices("GPU")) > 1:
+    if len(tf.config.list_physical_devices("GPU")) > 1:
         return "mirrored"
     return "default"
 
