@@ -16,16 +16,17 @@ import numpy as np
 # ---------------------------------------------------------------- figures
 
 
-def new_figure(rows=1, cols=1, *, size=4.0, figsize=None, squeeze=True, **subplot_kw):
+def new_figure(rows=1, cols=1, *, size=4.0, figsize=None, squeeze=True, layout="constrained", **subplot_kw):
     """A ``(Figure, axes)`` pair drawn by the Agg canvas (no pyplot, no display).
 
     ``size`` is the side of one panel in inches; ``axes`` is one Axes when
     ``rows == cols == 1`` and ``squeeze`` (else a 2-D numpy array of Axes).
+    ``layout="constrained"`` keeps labels and colorbars of panels apart.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=figsize or (size * cols, size * rows))
+    figure = Figure(figsize=figsize or (size * cols, size * rows), layout=layout)
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, cols, squeeze=squeeze, subplot_kw=subplot_kw or None)
     return figure, axes
