@@ -20,10 +20,11 @@ from keras_cv_course.data.datasets import (
 )
 from keras_cv_course.data.folders import FolderReport, image_folder
 from keras_cv_course.data.pipeline import pipeline
-from keras_cv_course.data.augment import PCALighting, RandomCrop, pca_basis, ten_crop, ten_crop_predict
+from keras_cv_course.data import augment
+from keras_cv_course.data.augment import PCALighting, RandomAffine, RandomCrop, pca_basis, ten_crop, ten_crop_predict
 
 __all__ = [
     "DatasetInfo", "DatasetNotFoundError", "Source", "info", "list_datasets", "load", "load_arrays", "locate",
     "FolderReport", "image_folder", "pipeline",
-    "PCALighting", "RandomCrop", "pca_basis", "ten_crop", "ten_crop_predict",
+    "augment", "PCALighting", "RandomAffine", "RandomCrop", "pca_basis", "ten_crop", "ten_crop_predict",
 ]
