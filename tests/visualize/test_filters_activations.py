@@ -37,19 +37,19 @@ def test_activations_reach_inside_nested_models():
         visualize.activations(model, images, "block1_conv")
 
 
-def test_activations_accept_a_feature_level(monkeypatch):
-    model, conv_base = _nested()
+def test_activations_accept_feature_levels_of_a_nested_registered_backbone():
+    from keras_cv_course.models import get_model, model_info
 
-    class Info:
-        def tap(self, level):
-            assert level == "P1"
-            return type("Tap", (), {"layer": "block1_pool"})()
-
-    import keras_cv_course.models.features as features
-
-    monkeypatch.setattr(features, "find_backbone", lambda m: (conv_base, Info()))
-    images = np.ones((1, 20, 20, 3), np.float32)
-    assert visualize.activations(model, images, "P1")["P1"].shape == (1, 9, 9, 4)
+    conv_base = get_model("fashion_vgg", include_top=False, input_shape=(28, 28, 1))
+    model = keras.Sequential([keras.Input((28, 28, 1)), conv_base, layers.GlobalAveragePooling2D(), layers.Dense(3)])
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    got = visualize.activations(model, images, ["P1", "P2"])
+    for level in ("P1", "P2"):
+        tap = model_info("fashion_vgg").tap(level)
+        direct = keras.Model(conv_base.input, conv_base.get_layer(tap.layer).output)(images)
+        np.testing.assert_allclose(got[level], direct, atol=1e-5)
+        assert got[level].shape[-1] == tap.channels
+    assert visualize.target_layer(model).name == "block3_relu1"  # conv -> BN -> ReLU unit
 
 
 def test_filters_are_kernels_as_tiles():
