@@ -330,6 +330,9 @@ def wide_resnet_arch(depth, width, *, dropout=0.0):
     return ResNetArch("basic", (n, n, n), widths, (1, 2, 2), preact=True, stem="cifar", stem_width=16, options=_frozen(options))
 
 
+SMALL_IMAGE_MIN_SIZE = 8
+
+
 def _small_image_builder(arch, *, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name):
     return resnet(
         arch,
@@ -345,8 +348,6 @@ def _small_image_builder(arch, *, include_top, weights, input_tensor, input_shap
         min_size=SMALL_IMAGE_MIN_SIZE,
     )
 
-
-SMALL_IMAGE_MIN_SIZE = 8
 
 
 def CIFARResNet(
