@@ -13,7 +13,8 @@ complete checkpoint whose history has exactly the epochs it trained, so
 ``fit(..., resume=True)`` restarts after the last completed epoch: no epoch is
 lost or repeated. ``history.csv`` is re-derived from ``state.json`` on resume.
 
-Only the chief worker writes (``write=False`` on the others).
+Only the chief worker writes the run directory (``write=False`` on the others,
+which save to a scratch folder because saving is a collective operation).
 
 ``ScalarLogger`` writes TensorBoard scalars (``logs/train``, ``logs/validation``,
 tags ``epoch_loss``, ``epoch_accuracy``, ... as Keras's ``TensorBoard`` callback
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import time
 
 import keras
@@ -192,6 +194,14 @@ class RunCheckpoint(keras.callbacks.Callback):
         if improved:
             self.best, self.best_epoch = value, int(epoch)
         if not self.write:
+            # Under MultiWorkerMirroredStrategy saving reads sync-on-read variables
+            # through collective ops, so every worker must save; the others write
+            # to a scratch folder (the TF multi-worker checkpoint convention).
+            scratch = tempfile.mkdtemp(prefix="kcc-worker-")
+            try:
+                self.model.save(os.path.join(scratch, "model.keras"))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
             return
         relative = os.path.join("checkpoints", f"epoch_{epoch:04d}.keras")
         self.model.save(os.path.join(self.run_dir, relative))

@@ -21,8 +21,10 @@ evaluates the *last* model on it (the best-by-validation checkpoint is kept as
 it). With an explicit ``val`` the report evaluates ``best.keras``.
 """
 
+import contextlib
 import dataclasses
 import json
+import math
 import os
 import shlex
 import sys
@@ -240,7 +242,7 @@ def fit(
     height, width, channels = model.input_shape[1:]
     mode = preprocessing or (info.preprocessing if info else "unit")
     train_samples = _count(train_ds)
-    steps = steps_per_epoch or max(1, train_samples // global_batch)
+    steps = steps_per_epoch or max(1, math.ceil(train_samples / global_batch))  # the last partial batch is kept
     if state is None:
         with strategy.scope():
             lr = make_schedule(schedule, learning_rate, epochs=epochs, steps_per_epoch=steps)
@@ -281,7 +283,7 @@ def fit(
         cb.write_history_csv(os.path.join(run_dir, "history.csv"), checkpoint.rows) if checkpoint.rows else None
     if initial_epoch < epochs:
         _run_keras_fit(model, strategy, train_pipe, validation_data=val_pipe, epochs=epochs, initial_epoch=initial_epoch,
-                       callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch)
+                       callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False)
     history = checkpoint.rows
     summary, report_path = None, None
     if evaluate and val_pipe is not None and chief:
@@ -316,19 +318,38 @@ def _run_keras_fit(model, strategy, *args, **kwargs):
       batch ("Attempt to convert a value (PerReplica...)"); handing the model the
       strategy through the scope instead makes Keras build the metrics when it
       traces the train step — the same build, without the reduce;
-    - its default "mean" reduction of the step's logs calls
-      ``strategy.reduce("MEAN", scalar, axis=0)`` ("Invalid reduction dimension
-      0"); ``distribute_reduction_method="first"`` reports each worker's own
-      loss and metrics instead. Gradients are still all-reduced, so the weights
-      stay identical on every worker.
+    - it averages each step's scalar logs with ``strategy.reduce("MEAN", v,
+      axis=0)`` ("Invalid reduction dimension 0 for input with 0 dimensions");
+      during this fit the trainer's ``reduce_per_replica`` averages them over the
+      replicas with ``axis=None`` instead (``_multi_worker_log_reduce``).
     """
     import tensorflow as tf
 
     with strategy.scope():
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            model._distribute_strategy = None
-            model.distribute_reduction_method = "first"
-        return model.fit(*args, **kwargs)
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return model.fit(*args, **kwargs)
+        model._distribute_strategy = None
+        with _multi_worker_log_reduce():
+            return model.fit(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _multi_worker_log_reduce():
+    from keras import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return original(values, strategy, reduction)
+
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        tf_trainer.reduce_per_replica = original
 
 
 def _describe_source(train, data_dir):

@@ -1,0 +1,88 @@
+"""training.fit and kcc train/evaluate/predict on the embedded Fashion-MNIST sample."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from keras_cv_course import data
+from keras_cv_course.cli import main as kcc
+from keras_cv_course.training import fit
+from keras_cv_course.training.callbacks import read_history_csv
+from keras_cv_course.training.report import write_report
+
+SAMPLE = "fashion_mnist_sample"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("runs") / "lenet5")
+    result = fit("lenet5", SAMPLE, epochs=2, batch_size=128, learning_rate=3e-3, schedule="onecycle",
+                 run_dir=run_dir, seed=0, verbose=0)
+    return result
+
+
+def test_run_directory_holds_models_history_logs_and_report(run):
+    names = set(os.listdir(run.run_dir))
+    for expected in ("best.keras", "last.keras", "history.csv", "logs", "report.json", "report.md",
+                     "confusion_matrix.png", "learning_curve_loss.png", "learning_curve_accuracy.png"):
+        assert expected in names, expected
+    assert os.listdir(os.path.join(run.run_dir, "logs", "train"))  # TensorBoard event files
+    history = read_history_csv(os.path.join(run.run_dir, "history.csv"))
+    assert [row["epoch"] for row in history] == [0, 1]
+    assert all("val_accuracy" in row and "train_seconds" in row and "lr" in row for row in history)
+    report = json.load(open(os.path.join(run.run_dir, "report.json")))
+    evaluation = report["evaluation"]
+    assert evaluation["samples"] == 1000
+    assert set(evaluation["per_class_accuracy"]) == set(data.info(SAMPLE).class_names)
+    assert evaluation["error_rate"] == pytest.approx(1 - evaluation["top1_accuracy"])
+    assert evaluation["top5_accuracy"] >= evaluation["top1_accuracy"] > 0.3  # two short epochs learn something
+    assert evaluation["top1_accuracy"] == pytest.approx(history[-1]["val_accuracy"], abs=1e-6)  # last model reported
+    markdown = open(os.path.join(run.run_dir, "report.md")).read()
+    for text in ("top-1 accuracy", "top-5 accuracy", "balanced error rate", "Per-class accuracy", "confusion_matrix.png"):
+        assert text in markdown
+
+
+def test_resume_continues_and_a_second_run_is_refused(run, tmp_path):
+    with pytest.raises(ValueError, match="resume=True"):
+        fit("lenet5", SAMPLE, epochs=2, run_dir=run.run_dir, verbose=0)
+    resumed = fit("lenet5", SAMPLE, epochs=3, batch_size=128, run_dir=run.run_dir, resume=True, seed=0, verbose=0)
+    assert [row["epoch"] for row in resumed.history] == [0, 1, 2]
+    assert int(resumed.model.optimizer.iterations.numpy()) == 3 * (2000 // 128 + 1)
+
+
+def test_kcc_evaluate_ten_crop_and_predict(run, tmp_path, capsys):
+    assert kcc(["evaluate", run.run_dir, "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["samples"] == 1000
+    assert kcc(["evaluate", run.run_dir, "--ten-crop"]) == 0
+    out = capsys.readouterr().out
+    assert "(ten-crop)" in out and "top-1 accuracy" in out
+    from PIL import Image
+
+    images, labels = data.load_arrays(SAMPLE, "test")
+    paths = []
+    for index in (0, 1):
+        path = tmp_path / f"item{index}.png"
+        Image.fromarray(images[index][..., 0]).save(path)
+        paths.append(str(path))
+    assert kcc(["predict", os.path.join(run.run_dir, "best.keras"), *paths, "--top", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    names = data.info(SAMPLE).class_names
+    assert all(sum(name in line for name in names) >= 3 - 1 for line in lines)  # class names, not indices
+
+
+def test_two_class_report_has_roc(tmp_path):
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, 200)
+    y_prob = np.clip(y_true * 0.6 + rng.random(200) * 0.5, 0, 1)[:, None]
+    from keras_cv_course.metrics import classification_summary
+
+    summary = classification_summary(y_true, y_prob, ["cat", "dog"])
+    path = write_report(str(tmp_path), summary, [{"epoch": 0, "loss": 0.5, "val_loss": 0.6}], {"model": "m"},
+                        y_true=y_true, y_prob=np.concatenate([1 - y_prob, y_prob], axis=1))
+    assert os.path.exists(tmp_path / "roc_curve.png")
+    assert "ROC AUC" in open(path).read()
+    assert 0.9 < summary["roc_auc"] <= 1.0
