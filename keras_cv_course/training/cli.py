@@ -9,6 +9,7 @@
 
 import json
 import os
+import shlex
 import sys
 
 DEFAULT_MODEL = "lenet5"
@@ -73,7 +74,7 @@ def default_dataset(data_dir=None):
 
 
 def run_train(args):
-    from keras_cv_course.training.fit import command_line, fit
+    from keras_cv_course.training.fit import fit
 
     dataset = args.dataset
     if dataset is None:
@@ -90,9 +91,22 @@ def run_train(args):
         learning_rate=lr, schedule=args.schedule, augment=args.augment, strategy=args.strategy, run_dir=run_dir,
         resume=args.resume, seed=args.seed, weight_decay=args.weight_decay, finetune_from=args.finetune_from,
         freeze_until=args.freeze_until, data_dir=args.data_dir, verbose=not args.quiet,
-        command=command_line(["kcc"] + sys.argv[1:] if sys.argv and sys.argv[0].endswith("kcc") else None),
+        command=train_command(args, dataset, lr, run_dir),
     )
     return 0 if result.model is not None else 1
+
+
+def train_command(args, dataset, lr, run_dir):
+    """The ``kcc train`` command with every option spelled out (defaults resolved),
+    so it reproduces the run wherever the defaults change."""
+    parts = ["kcc", "train", args.model, "--dataset", dataset, "--epochs", str(args.epochs),
+             "--batch-size", str(args.batch_size), "--lr", f"{lr:g}", "--optimizer", args.optimizer,
+             "--schedule", args.schedule, "--strategy", args.strategy, "--seed", str(args.seed), "--run-dir", run_dir]
+    for option, value in (("--augment", args.augment), ("--weight-decay", args.weight_decay), ("--data-dir", args.data_dir),
+                          ("--finetune-from", args.finetune_from), ("--freeze-until", args.freeze_until)):
+        if value is not None:
+            parts += [option, str(value)]
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def _run_config(path):

@@ -1,0 +1,22 @@
+"""tutorials/03_training.py runs end to end in --fast mode."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "tutorials" / "03_training.py"
+
+
+def test_runs_fast(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, str(SCRIPT), "--fast", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "dataset: fashion_mnist_sample" in out
+    assert "epochs in history: [0, 1]" in out
+    assert "trained while fine-tuning: ['fc1', 'fc2', 'predictions']" in out
+    assert "VGG16 transfer model: 16,812,353 parameters" in out
+    assert "replica(s)" in out
+    assert (tmp_path / "lenet5" / "report.md").exists()
