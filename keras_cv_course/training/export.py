@@ -49,7 +49,11 @@ def export_weights(run_dir, *, model_name, weights_name, directory=None):
     fname = f"{model_name}_{weights_name}.weights.h5"
     path = os.path.join(directory, fname)
     os.makedirs(directory, exist_ok=True)
-    trained.save_weights(path)
+    # Through an uncompiled twin, so the file holds the layers' weights only
+    # (a compiled model's file also carries the optimizer's slots).
+    clean = get_model(model_name, input_shape=tuple(trained.input_shape[1:]), classes=int(trained.output_shape[-1]))
+    clean.set_weights(trained.get_weights())
+    clean.save_weights(path)
     rebuilt = get_model(model_name, weights=path, input_shape=tuple(trained.input_shape[1:]))
     accuracy, samples = measure_accuracy(rebuilt, config["dataset"], "test", config["preprocessing"])
     entry = {

@@ -1,0 +1,51 @@
+"""weights/manifest.json: the trained LeNet-5 loads through get_model(weights=
+"fashion_mnist") with its sha256 checked, and its recorded full-test-set accuracy
+holds on the embedded sample (1,000 real test images)."""
+
+import os
+import shutil
+
+import pytest
+
+from keras_cv_course.models import get_model, model_info
+from keras_cv_course.models import trained_weights
+from keras_cv_course.models._common import WeightsUnavailableError
+from keras_cv_course.training.export import measure_accuracy
+
+ENTRIES = [e for e in trained_weights.read_manifest().get("weights", [])]
+
+
+def test_manifest_entries_are_complete_and_files_match():
+    assert {e["model"] for e in ENTRIES} >= {"lenet5"}
+    for entry in ENTRIES:
+        for key in ("file", "sha256", "model", "dataset", "preprocessing", "test_accuracy", "command"):
+            assert entry.get(key) not in (None, ""), (entry["model"], key)
+        assert entry["dataset"] == "fashion_mnist" and entry["train_samples"] == 60_000 and entry["test_samples"] == 10_000
+        assert entry["command"].startswith("kcc train " + entry["model"])
+        path = os.path.join(trained_weights.weights_dir(), entry["file"])
+        assert trained_weights.sha256_of(path) == entry["sha256"]
+        assert entry["name"] in model_info(entry["model"]).weights
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["model"] for e in ENTRIES])
+def test_recorded_accuracy_holds_on_the_embedded_sample(entry):
+    model = get_model(entry["model"], weights=entry["name"])
+    accuracy, samples = measure_accuracy(model, "fashion_mnist_sample", "test", entry["preprocessing"])
+    assert samples == 1000
+    # 1,000 of the 10,000 test images: the standard error of an accuracy near 0.9 is
+    # about 0.01, so 3 points either way is a 3-sigma band.
+    assert abs(accuracy - entry["test_accuracy"]) < 0.03, (accuracy, entry["test_accuracy"])
+
+
+def test_hash_mismatch_and_missing_file_are_clear_errors(tmp_path, monkeypatch):
+    entry = next(e for e in ENTRIES if e["model"] == "lenet5")
+    original = os.path.join(trained_weights.weights_dir(), entry["file"])
+    shutil.copy(os.path.join(trained_weights.weights_dir(), trained_weights.MANIFEST), tmp_path)
+    monkeypatch.setenv("KCC_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsUnavailableError, match="KCC_WEIGHTS_DIR"):
+        get_model("lenet5", weights="fashion_mnist")
+    data = bytearray(open(original, "rb").read())
+    data[-1] ^= 0xFF
+    (tmp_path / entry["file"]).write_bytes(bytes(data))
+    with pytest.raises(trained_weights.WeightHashMismatchError, match="sha256"):
+        get_model("lenet5", weights="fashion_mnist")
