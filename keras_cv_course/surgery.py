@@ -41,11 +41,12 @@ def flat_layers(model):
 
 
 def _set_containers_trainable(model):
-    # A nested model with trainable=False would hide its layers' flags.
+    # A nested model with trainable=False would hide its layers' flags; setting a
+    # container's flag sets every layer inside it, so the leaves' flags are restored.
+    flags = [(layer, layer.trainable) for layer in flat_layers(model)]
     model.trainable = True
-    for layer in model.layers:
-        if _is_container(layer):
-            _set_containers_trainable(layer)
+    for layer, flag in flags:
+        layer.trainable = flag
 
 
 def _index_of(leaves, name, model):
