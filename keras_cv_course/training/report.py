@@ -46,7 +46,6 @@ def _fmt(value, percent=True):
 def _save_plot(path, draw, size=5.0):
     figure, ax = plots.new_figure(size=size)
     draw(ax)
-    figure.tight_layout()
     plots.save_figure(figure, path, dpi=110)
 
 
