@@ -245,10 +245,10 @@ def _is_number(value):
 class EpochProgress(keras.callbacks.Callback):
     """Prints one line per epoch: losses, accuracies, learning rate and timing."""
 
-    def __init__(self, epochs, print_fn=print):
+    def __init__(self, epochs, print_fn=None):
         super().__init__()
         self.epochs = epochs
-        self.print_fn = print_fn
+        self.print_fn = print_fn or (lambda line: print(line, flush=True))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -262,4 +262,4 @@ class EpochProgress(keras.callbacks.Callback):
             parts.append(f"lr {lr:.2e}")
         if "epoch_seconds" in logs:
             parts.append(f"{float(logs['epoch_seconds']):.1f}s (train total {float(logs['train_seconds']):.1f}s)")
-        self.print_fn("  ".join(parts), flush=True) if self.print_fn is print else self.print_fn("  ".join(parts))
+        self.print_fn("  ".join(parts))

@@ -10,7 +10,6 @@
 import json
 import os
 import shlex
-import sys
 
 DEFAULT_MODEL = "lenet5"
 DEFAULT_DATASET = "fashion_mnist"

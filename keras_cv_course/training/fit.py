@@ -23,11 +23,8 @@ it). With an explicit ``val`` the report evaluates ``best.keras``.
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
-import shlex
-import sys
 import time
 
 import keras
@@ -110,31 +107,19 @@ def _resolve_model(model_or_name):
 
 
 def _build(model_or_name, info, *, classes, image_shape, finetune_from, freeze_until):
-    """The model to train (inside the strategy scope)."""
+    """The model to train (inside the strategy scope), frozen before ``freeze_until``."""
     if finetune_from:
         model = keras.models.load_model(_model_path(finetune_from), compile=False)
-        if freeze_until:
-            from keras_cv_course.surgery import freeze
+    elif not isinstance(model_or_name, str):
+        model = model_or_name
+    else:
+        from keras_cv_course.models import get_model
 
-            freeze(model, until=freeze_until)
-        return model
-    if not isinstance(model_or_name, str):
-        if freeze_until:
-            from keras_cv_course.surgery import freeze
-
-            freeze(model_or_name, until=freeze_until)
-        return model_or_name
-    from keras_cv_course.models import get_model
-
-    kwargs = {}
-    if classes is not None:
-        kwargs["classes"] = classes
-    height, width = info.input_shape[:2]
-    channels = image_shape[-1] if image_shape else info.input_shape[-1]
-    if info.preprocessing in ("caffe", "torch"):
-        channels = 3
-    kwargs["input_shape"] = (height, width, channels)
-    model = get_model(model_or_name, **kwargs)
+        kwargs = {} if classes is None else {"classes": classes}
+        channels = image_shape[-1] if image_shape else info.input_shape[-1]
+        if info.preprocessing in ("caffe", "torch"):  # ImageNet statistics need RGB
+            channels = 3
+        model = get_model(model_or_name, input_shape=(*info.input_shape[:2], channels), **kwargs)
     if freeze_until:
         from keras_cv_course.surgery import freeze
 
@@ -266,7 +251,8 @@ def fit(
     }
     if state is not None:
         config = {**state.get("config", {}), "command": command or state.get("config", {}).get("command")}
-    timer = cb.EpochTimer(previous_seconds=(state or {}).get("history", [{}])[-1].get("train_seconds", 0.0) if state else 0.0)
+    previous_rows = (state or {}).get("history") or [{}]
+    timer = cb.EpochTimer(previous_seconds=previous_rows[-1].get("train_seconds", 0.0))
     checkpoint = cb.RunCheckpoint(run_dir, monitor="val_accuracy" if val_pipe is not None else "accuracy",
                                   state=state, write=chief, extra_state={"config": config})
     callbacks = [timer]
@@ -360,15 +346,3 @@ def _describe_source(train, data_dir):
         return f"{source.kind}: {source.path}"
     except Exception:  # noqa: BLE001 - the description is informative only
         return "unknown source"
-
-
-def command_line(argv=None):
-    """The command that started this process, for the report (``kcc train ...``)."""
-    argv = sys.argv if argv is None else argv
-    program = os.path.basename(argv[0]) if argv else "python"
-    return " ".join([program] + [shlex.quote(a) for a in argv[1:]])
-
-
-def save_json(path, payload):
-    with open(path, "w") as handle:
-        json.dump(payload, handle, indent=1)
