@@ -12,6 +12,7 @@ from keras_cv_course.models.lenet import LeNet5
 from keras_cv_course.models.alexnet import AlexNet, ZFNet
 from keras_cv_course.models.vgg import VGG11, VGG11_BN, VGG13, VGG13_BN, VGG16, VGG16_BN, VGG19, VGG19_BN
 from keras_cv_course.models.nin import NiN
+from keras_cv_course.models.small import FashionVGG
 from keras_cv_course.models.mobilenet import MobileNet, MobileNetV2
 from keras_cv_course.models.efficientnet import (
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3,
@@ -32,7 +33,7 @@ __all__ = [
     "preprocess_input", "feature_extractor",
     "LeNet5", "AlexNet", "ZFNet",
     "VGG11", "VGG11_BN", "VGG13", "VGG13_BN", "VGG16", "VGG16_BN", "VGG19", "VGG19_BN",
-    "NiN",
+    "NiN", "FashionVGG",
     "CIFARResNet", "CIFARResNet20", "CIFARResNet32", "CIFARResNet44", "CIFARResNet56", "CIFARResNet110",
     "ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
     "ResNeXt50_32x4d", "ResNeXt101_32x8d", "WideResNet", "WideResNet50_2", "WideResNet101_2", "WRN16_4", "WRN28_10",
