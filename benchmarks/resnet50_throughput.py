@@ -4,8 +4,8 @@
 
 Both models are built with weights=None at the same batch and input size,
 compiled the same way (SGD, sparse categorical cross-entropy), warmed up, then
-timed in alternating repeats (ours, keras, ours, keras, ...) so that load on the
-machine hits both alike. Prints images/s (median of the repeats) of a train step
+timed in alternating repeats (ours, keras, keras, ours, ...) so that load on the
+machine and going first or second hit both alike. Prints images/s (median of the repeats) of a train step
 (``train_on_batch``) and of inference (``predict_on_batch``), and ours/keras.
 Our default ResNet50 is Keras's exact layout, so the ratio should be ~1.0.
 Use small settings on a busy CPU, e.g. ``--batch 8 --size 128 --steps 3``.
@@ -74,9 +74,10 @@ def main(argv=None):
         for call in calls.values():
             time_calls(call, args.warmup)
         rates = {which: [] for which in calls}
-        for _ in range(args.repeats):
-            for which, call in calls.items():
-                rates[which].append(args.steps * args.batch / time_calls(call, args.steps))
+        for repeat in range(args.repeats):
+            order = ("ours", "keras") if repeat % 2 == 0 else ("keras", "ours")  # neither side always goes first
+            for which in order:
+                rates[which].append(args.steps * args.batch / time_calls(calls[which], args.steps))
         ours, theirs = statistics.median(rates["ours"]), statistics.median(rates["keras"])
         print(
             f"{mode:9s}  ours {ours:8.1f} img/s   keras.applications {theirs:8.1f} img/s   ours/keras {ours / theirs:.3f}"
