@@ -115,31 +115,9 @@ def _taps(depth):
 
 
 def _public(depth):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
-    ):
-        return densenet(
-            depth,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-        )
-
-    builder.__name__ = f"DenseNet{depth}"
-    builder.__doc__ = f"DenseNet-{depth}, blocks {BLOCKS[depth]} ({PAPER}). See ``densenet``."
-    return builder
+    return _common.application(
+        densenet, depth, f"DenseNet{depth}", f"DenseNet-{depth}, blocks {BLOCKS[depth]} ({PAPER}). See ``densenet``."
+    )
 
 
 DenseNet121, DenseNet169, DenseNet201 = (_public(d) for d in (121, 169, 201))

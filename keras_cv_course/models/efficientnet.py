@@ -200,39 +200,16 @@ def efficientnet(
 
 
 def _public(variant):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
+    width, depth, size, dropout = VARIANTS[variant]
+    return _common.application(
+        efficientnet,
+        variant,
+        f"EfficientNet{variant.upper()}",
+        f"EfficientNet-{variant.upper()} ({PAPER}): width ×{width}, depth ×{depth}, "
+        f"{size}×{size} input, top dropout {dropout}. See ``efficientnet``.",
         dropout_rate=None,
         drop_connect_rate=0.2,
-    ):
-        return efficientnet(
-            variant,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-            dropout_rate=dropout_rate,
-            drop_connect_rate=drop_connect_rate,
-        )
-
-    builder.__name__ = f"EfficientNet{variant.upper()}"
-    width, depth, size, dropout = VARIANTS[variant]
-    builder.__doc__ = (
-        f"EfficientNet-{variant.upper()} ({PAPER}): width ×{width}, depth ×{depth}, "
-        f"{size}×{size} input, top dropout {dropout}. See ``efficientnet``."
     )
-    return builder
 
 
 EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3 = (_public(v) for v in ("b0", "b1", "b2", "b3"))

@@ -111,33 +111,13 @@ def squeezenet(
 
 
 def _public(version):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
+    return _common.application(
+        squeezenet,
+        version,
+        f"SqueezeNet{version}",
+        f"SqueezeNet {version.replace('_', '.')} ({PAPER}). See ``squeezenet``.",
         dropout=0.5,
-    ):
-        return squeezenet(
-            version,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-            dropout=dropout,
-        )
-
-    builder.__name__ = f"SqueezeNet{version}"
-    builder.__doc__ = f"SqueezeNet {version.replace('_', '.')} ({PAPER}). See ``squeezenet``."
-    return builder
+    )
 
 
 SqueezeNet1_0, SqueezeNet1_1 = _public("1_0"), _public("1_1")

@@ -11,6 +11,8 @@ files load unchanged. Deviations from the paper, selectable:
   keeps BN statistics as buffers).
 """
 
+import functools
+
 from keras import layers
 
 from keras_cv_course.blocks import conv_bn_act
@@ -101,34 +103,13 @@ def vgg(
 
 
 def _public(depth, batch_norm):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
+    return _common.application(
+        functools.partial(vgg, batch_norm=batch_norm),
+        depth,
+        f"VGG{depth}{'_BN' if batch_norm else ''}",
+        f"VGG-{depth}{' with batch norm' if batch_norm else ''} ({PAPER}). See ``vgg``.",
         dropout=0.0,
-    ):
-        return vgg(
-            depth,
-            batch_norm=batch_norm,
-            dropout=dropout,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-        )
-
-    builder.__name__ = f"VGG{depth}{'_BN' if batch_norm else ''}"
-    builder.__doc__ = f"VGG-{depth}{' with batch norm' if batch_norm else ''} ({PAPER}). See ``vgg``."
-    return builder
+    )
 
 
 def _taps(depth, batch_norm):
