@@ -31,8 +31,8 @@ ROOT = os.path.join("runs", "bench")
 KCC_RUNS = {
     "lenet5": "kcc train lenet5 --dataset fashion_mnist --epochs 10 --batch-size 128 --lr 3e-3 --optimizer adam "
               "--schedule onecycle --seed 0 --run-dir runs/bench/lenet5",
-    "fashion_vgg": "kcc train fashion_vgg --dataset fashion_mnist --epochs 4 --batch-size 128 --lr 3e-3 --optimizer adam "
-                   "--schedule cosine --seed 0 --run-dir runs/bench/fashion_vgg",
+    "fashion_vgg": "kcc train fashion_vgg --dataset fashion_mnist --epochs 15 --batch-size 128 --lr 0.003 --optimizer adam "
+                   "--schedule onecycle --strategy auto --seed 0 --run-dir runs/bench/fashion_vgg --augment fashion",
 }
 PLAIN_EPOCHS = 10
 THRESHOLDS = (0.91, 0.93)
