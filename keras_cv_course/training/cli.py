@@ -1,7 +1,7 @@
 """``kcc train``, ``kcc evaluate`` and ``kcc predict``.
 
     kcc train                                   # LeNet-5 on Fashion-MNIST, report in runs/
-    kcc train fashion_vgg --dataset fashion_mnist --epochs 12 --schedule onecycle --augment flip_crop
+    kcc train fashion_vgg --dataset fashion_mnist --epochs 12 --schedule onecycle --augment fashion
     kcc train lenet5 --run-dir runs/x --resume  # continue a killed run
     kcc evaluate runs/x --dataset fashion_mnist [--ten-crop]
     kcc predict runs/x/best.keras shirt.png boot.png
@@ -32,7 +32,7 @@ def add_commands(subparsers):
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     train.add_argument("--weight-decay", type=float, default=None)
     train.add_argument("--schedule", choices=SCHEDULES, default="onecycle")
-    train.add_argument("--augment", default=None, help="augmentation preset of keras_cv_course.data (e.g. flip_crop)")
+    train.add_argument("--augment", default=None, help="augmentation preset of keras_cv_course.data (alexnet, image_data_generator, cifar, fashion)")
     train.add_argument("--strategy", choices=STRATEGIES, default="auto")
     train.add_argument("--run-dir", default=None, help="default runs/MODEL-DATASET")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir after its last completed epoch")

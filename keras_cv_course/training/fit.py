@@ -182,7 +182,7 @@ def fit(
     "fashion_mnist") or unbatched ``tf.data.Dataset`` of ``(uint8 image, label)``;
     ``val=None`` with a name uses its test split. ``batch_size``: per replica.
     ``schedule``: constant | step | cosine | onecycle (peak ``learning_rate``).
-    ``augment``: passed to ``data.pipeline`` (None or a preset such as "flip_crop").
+    ``augment``: passed to ``data.pipeline`` (None or a preset such as "fashion").
     ``strategy``: a name for ``get_strategy`` or a ``tf.distribute.Strategy``.
     ``resume``: continue the run in ``run_dir`` after its last completed epoch.
     ``finetune_from``: a .keras file or run directory to start from;
