@@ -1,22 +1,12 @@
 """Tutorial 4 runs end to end in its fast mode and its pictures are meaningful."""
 
-import importlib.util
 import os
 
 import numpy as np
 
-TUTORIAL = os.path.join(os.path.dirname(__file__), "..", "..", "tutorials", "04_visualization.py")
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("tutorial_04_visualization", TUTORIAL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_tutorial_04_fast_mode(tmp_path):
-    results = _load().main(fast=True, out=str(tmp_path))
+def test_tutorial_04_fast_mode(tmp_path, load_tutorial):
+    results = load_tutorial("04_visualization.py").main(fast=True, out=str(tmp_path))
     names = {os.path.basename(path) for path in results["files"]}
     assert names == {
         "history.png", "activation_channels.png", "activation_grids.png", "filters.png",
