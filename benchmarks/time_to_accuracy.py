@@ -1,11 +1,16 @@
 """Time-to-accuracy on the full Fashion-MNIST (60,000 train, 10,000 test images)
 on this machine's CPU: seconds of training until the test accuracy first reaches
-91% and 93%, and the final test accuracy, for
+91%, 92%, 93% and 94%, and the final test accuracy, for
 
 - ``plain_keras_lenet5``: a plain ``keras.Sequential`` LeNet-5 script (the same
   layers as ``lenet5``, Adam 1e-3, batch 128, numpy arrays into ``model.fit``);
-- ``lenet5`` and ``fashion_vgg`` trained by ``kcc train`` (their commands are
-  printed and are the ones weights/manifest.json records).
+- ``lenet5``, ``fashion_cnn`` (the small fast model), ``fashion_vgg`` and
+  ``fashion_cnn_wide`` (the accuracy model) trained by ``kcc train`` (their
+  commands are printed and are the ones weights/manifest.json records).
+
+It ends with the issue's two targets, checked on these runs: >= 92% test
+accuracy within 60 s of training for a small model (<= 500k parameters), and
+>= 94% for the deeper model (``fashion_cnn_wide``).
 
 Training seconds exclude the per-epoch test evaluation (``train_seconds`` of
 history.csv; the plain script measures the same way). Accuracy is checked once
@@ -31,11 +36,18 @@ ROOT = os.path.join("runs", "bench")
 KCC_RUNS = {
     "lenet5": "kcc train lenet5 --dataset fashion_mnist --epochs 10 --batch-size 128 --lr 3e-3 --optimizer adam "
               "--schedule onecycle --seed 0 --run-dir runs/bench/lenet5",
+    "fashion_cnn": "kcc train fashion_cnn --dataset fashion_mnist --epochs 3 --batch-size 128 --lr 5e-3 --optimizer adam "
+                   "--schedule onecycle --seed 0 --run-dir runs/bench/fashion_cnn",
     "fashion_vgg": "kcc train fashion_vgg --dataset fashion_mnist --epochs 15 --batch-size 128 --lr 0.003 --optimizer adam "
                    "--schedule onecycle --strategy auto --seed 0 --run-dir runs/bench/fashion_vgg --augment fashion",
+    "fashion_cnn_wide": "kcc train fashion_cnn_wide --dataset fashion_mnist --epochs 24 --batch-size 128 --lr 3e-3 "
+                        "--optimizer adam --schedule onecycle --seed 0 --augment fashion --run-dir runs/bench/fashion_cnn_wide",
 }
 PLAIN_EPOCHS = 10
-THRESHOLDS = (0.91, 0.93)
+THRESHOLDS = (0.91, 0.92, 0.93, 0.94)
+SMALL_PARAMS = 500_000
+SMALL_TARGET = (0.92, 60.0)  # accuracy within seconds of training
+DEEP_MODEL, DEEP_TARGET = "fashion_cnn_wide", 0.94
 
 
 def plain_keras_lenet5(run_dir, epochs=PLAIN_EPOCHS, batch_size=128):
@@ -105,7 +117,7 @@ def params_of(name):
 
 
 def table(results):
-    header = ("model", "params", "epochs", "s/epoch", "s to 91%", "s to 93%", "final test acc", "best test acc")
+    header = ("model", "params", "epochs", "s/epoch", *(f"s to {t:.0%}" for t in THRESHOLDS), "final test acc", "best test acc")
     lines = [header]
     for name, (rows, params) in results.items():
         cells = [name, f"{params:,}", str(len(rows)), f"{rows[-1]['train_seconds'] / len(rows):.1f}"]
@@ -119,6 +131,24 @@ def table(results):
     text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in lines]
     text.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(text)
+
+
+def target_lines(results):
+    """The issue's two targets, judged on ``results``: met or not, and by what."""
+    accuracy, seconds = SMALL_TARGET
+    small = {name: time_to(rows, accuracy) for name, (rows, params) in results.items() if params <= SMALL_PARAMS}
+    reached = {name: t for name, t in small.items() if t is not None and t <= seconds}
+    if reached:
+        best = min(reached, key=reached.get)
+        verdict = f"met by {best} ({reached[best]:.0f} s)"
+    else:
+        verdict = "NOT met (" + ", ".join(f"{n}: {'never' if t is None else f'{t:.0f} s'}" for n, t in small.items()) + ")"
+    lines = [f"target >= {accuracy:.0%} within {seconds:.0f} s, model <= {SMALL_PARAMS:,} params: {verdict}"]
+    if DEEP_MODEL in results:
+        final = results[DEEP_MODEL][0][-1]["val_accuracy"]
+        lines.append(f"target >= {DEEP_TARGET:.0%} for the deeper model: {'met' if final >= DEEP_TARGET else 'NOT met'} "
+                     f"by {DEEP_MODEL} (final test accuracy {final:.4f})")
+    return lines
 
 
 def main(argv=None):
@@ -142,6 +172,8 @@ def main(argv=None):
     print()
     print(f"Time to accuracy on Fashion-MNIST (test set), {os.cpu_count()} CPU cores:")
     print(table(results))
+    print()
+    print("\n".join(target_lines(results)))
     for name in names:
         if name in KCC_RUNS:
             print(f"{name}: {KCC_RUNS[name]}")

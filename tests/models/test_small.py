@@ -1,0 +1,69 @@
+"""The small Fashion-MNIST nets of models/small.py: fashion_vgg (GAP head) and
+fashion_cnn / fashion_cnn_wide (no stem BatchNorm, dense head), with parameter
+counts worked by hand from their layer shapes."""
+
+import numpy as np
+import pytest
+
+from keras_cv_course.models import get_model
+from keras_cv_course.models.small import FashionVGG
+
+
+def conv_params(k, c_in, c_out, *, bias):
+    return k * k * c_in * c_out + (c_out if bias else 0)
+
+
+def dense_params(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def batch_norm_params(channels):
+    return 4 * channels  # gamma, beta, moving mean, moving variance
+
+
+def dense_head_net_params(widths, units, classes=10, size=28, last_stage_convs=1):
+    """Stem conv with bias, then conv + BN per stage, Flatten → fc1 → predictions."""
+    total = conv_params(3, 1, widths[0], bias=True)
+    for c_in, c_out in zip(widths, widths[1:]):
+        total += conv_params(3, c_in, c_out, bias=False) + batch_norm_params(c_out)
+    total += (last_stage_convs - 1) * (conv_params(3, widths[-1], widths[-1], bias=False) + batch_norm_params(widths[-1]))
+    final_size = size // 2 ** (len(widths) - 1)
+    return total + dense_params(final_size * final_size * widths[-1], units) + dense_params(units, classes)
+
+
+@pytest.mark.parametrize("name, widths, units, last_convs", [
+    ("fashion_cnn", (16, 32, 64), 128, 1), ("fashion_cnn_wide", (32, 64, 128), 256, 2),
+])
+def test_fashion_cnn_parameter_count_is_worked_by_hand(name, widths, units, last_convs):
+    model = get_model(name)
+    assert model.count_params() == dense_head_net_params(widths, units, last_stage_convs=last_convs)
+    assert model.count_params() == {"fashion_cnn": 426_410, "fashion_cnn_wide": 1_849_674}[name]
+
+
+def test_fashion_cnn_layout_stem_without_batch_norm_and_dense_head():
+    model = get_model("fashion_cnn")
+    names = [layer.name for layer in model.layers]
+    assert "block1_bn1" not in names and "block2_bn1" in names and "block3_bn1" in names
+    assert model.get_layer("block1_conv1").activation.__name__ == "relu"
+    assert model.get_layer("block1_conv1").use_bias and not model.get_layer("block2_conv1").use_bias
+    assert names[-3:] == ["flatten", "fc1", "predictions"]  # dropout 0.0 adds no layer
+    assert model.get_layer("flatten").output.shape == (None, 7 * 7 * 64)
+    wide = [layer.name for layer in get_model("fashion_cnn_wide").layers]
+    assert wide[-4:] == ["flatten", "fc1", "top_dropout", "predictions"] and "block3_conv2" in wide
+
+
+def test_fashion_vgg_keeps_its_gap_head_and_batch_norm_stem():
+    model = get_model("fashion_vgg")
+    names = [layer.name for layer in model.layers]
+    assert "block1_bn1" in names and "avg_pool" in names and "fc1" not in names
+    assert model.count_params() == 131_754
+
+
+def test_dense_head_follows_the_input_size_and_include_top_false_pools():
+    model = FashionVGG(input_shape=(32, 32, 1), widths=(8, 16), convs=(1, 1), stem_batch_norm=False, top_units=20, classes=3)
+    assert model.get_layer("flatten").output.shape == (None, 16 * 16 * 16)
+    assert model.count_params() == dense_head_net_params((8, 16), 20, classes=3, size=32)
+    features = get_model("fashion_cnn", include_top=False, pooling="avg")
+    assert features.output.shape == (None, 64)
+    out = features(np.zeros((2, 28, 28, 1), "float32"))
+    assert out.shape == (2, 64)

@@ -1,0 +1,54 @@
+"""benchmarks/time_to_accuracy.py's table and target verdicts, on histories made
+up here (the benchmark itself trains for many minutes and is not run by tests)."""
+
+import importlib.util
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("time_to_accuracy", os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def history(*points):
+    return [{"epoch": i, "train_seconds": t, "val_accuracy": a} for i, (t, a) in enumerate(points)]
+
+
+def test_time_to_is_the_first_epoch_at_or_above_the_threshold(bench):
+    rows = history((20, 0.85), (40, 0.92), (60, 0.915), (80, 0.93))
+    assert bench.time_to(rows, 0.92) == 40
+    assert bench.time_to(rows, 0.93) == 80
+    assert bench.time_to(rows, 0.94) is None
+
+
+def test_small_target_needs_accuracy_in_time_and_a_small_model(bench):
+    results = {
+        "fast_small": (history((25, 0.90), (50, 0.921)), 426_410),
+        "slow_small": (history((70, 0.925),), 44_426),
+        "big": (history((10, 0.95),), 2_000_000),  # too many parameters to count
+    }
+    lines = bench.target_lines(results)
+    assert lines[0].endswith("met by fast_small (50 s)")
+    results.pop("fast_small")
+    assert "NOT met (slow_small: 70 s)" in bench.target_lines(results)[0]
+
+
+def test_deep_target_reads_the_deeper_models_final_accuracy(bench):
+    results = {bench.DEEP_MODEL: (history((100, 0.945), (200, 0.9395)), 1_701_706)}
+    assert "NOT met" in bench.target_lines(results)[1] and "0.9395" in bench.target_lines(results)[1]
+    results[bench.DEEP_MODEL] = (history((100, 0.93), (200, 0.9412)), 1_701_706)
+    assert bench.target_lines(results)[1].startswith("target >= 94% for the deeper model: met")
+
+
+def test_table_has_a_column_per_threshold(bench):
+    text = bench.table({"m": (history((10, 0.915), (20, 0.935)), 1000)})
+    header, _, row = text.splitlines()
+    assert header.split()[:4] == ["model", "params", "epochs", "s/epoch"]
+    assert "s to 94%" in header and row.split()[4:8] == ["10", "20", "20", "not"]
