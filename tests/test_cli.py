@@ -1,5 +1,6 @@
 """The kcc command: list, info, summary and its errors."""
 
+import os
 import subprocess
 import sys
 
@@ -44,3 +45,19 @@ def test_console_script_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "keras_cv_course.cli", "list", "nin*"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "nin_cifar" in result.stdout
+
+
+def test_kcc_uses_one_inter_op_thread_unless_told_otherwise(monkeypatch):
+    from keras_cv_course import cli
+
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    cli.use_one_inter_op_thread()
+    assert os.environ["TF_NUM_INTEROP_THREADS"] == "1"
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "4")
+    cli.use_one_inter_op_thread()
+    assert os.environ["TF_NUM_INTEROP_THREADS"] == "4"  # the user's setting wins
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}}')
+    cli.use_one_inter_op_thread()
+    assert "TF_NUM_INTEROP_THREADS" not in os.environ  # multi-worker collectives keep the pool
