@@ -138,16 +138,17 @@ def _register_small(name, builder, *, params, taps):
     )
 
 
-def _taps(layers_by_level, widths):
-    return tuple(
-        FeatureTap(level=f"P{level}", layer=layer, channels=width, stride=2**level)
-        for level, (layer, width) in enumerate(zip(layers_by_level, widths))
-    )
+def _taps(widths, convs, stem_batch_norm=True, **_):
+    """One tap per stage at its last activation: ``block{i}_relu{n}``, or the
+    stem convolution itself when it has no BatchNorm (its ReLU is fused)."""
+    taps = []
+    for level, (width, count) in enumerate(zip(widths, convs)):
+        fused_stem = level == 0 and count == 1 and not stem_batch_norm
+        layer = "block1_conv1" if fused_stem else f"block{level + 1}_relu{count}"
+        taps.append(FeatureTap(level=f"P{level}", layer=layer, channels=width, stride=2**level))
+    return tuple(taps)
 
 
-_register_small("fashion_vgg", FashionVGG, params=131_754, taps=_taps(("block1_relu1", "block2_relu2", "block3_relu1"), (32, 64, 128)))
-_register_small("fashion_cnn", FashionCNN, params=426_410, taps=_taps(("block1_conv1", "block2_relu1", "block3_relu1"), FASHION_CNN["widths"]))
-_register_small(
-    "fashion_cnn_wide", FashionCNNWide, params=1_849_674,
-    taps=_taps(("block1_conv1", "block2_relu1", "block3_relu2"), FASHION_CNN_WIDE["widths"]),
-)
+_register_small("fashion_vgg", FashionVGG, params=131_754, taps=_taps(widths=(32, 64, 128), convs=(1, 2, 1)))
+_register_small("fashion_cnn", FashionCNN, params=426_410, taps=_taps(**FASHION_CNN))
+_register_small("fashion_cnn_wide", FashionCNNWide, params=1_849_674, taps=_taps(**FASHION_CNN_WIDE))
