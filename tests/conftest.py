@@ -1,5 +1,6 @@
 """Shared test set-up: quiet TensorFlow logs, seeded Keras, small helpers."""
 
+import importlib.util
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,3 +21,20 @@ def _seeded_keras():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """Load a script of the repository (``"tutorials/01_x.py"``) as a module."""
+
+    def load(relative_path):
+        name = os.path.basename(relative_path).removesuffix(".py")
+        spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, relative_path))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

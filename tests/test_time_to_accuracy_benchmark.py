@@ -1,20 +1,12 @@
 """benchmarks/time_to_accuracy.py's table and target verdicts, on histories made
 up here (the benchmark itself trains for many minutes and is not run by tests)."""
 
-import importlib.util
-import os
-
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("time_to_accuracy", os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("benchmarks/time_to_accuracy.py")
 
 
 def history(*points):
