@@ -40,7 +40,7 @@ KCC_RUNS = {
                    "--schedule onecycle --seed 0 --run-dir runs/bench/fashion_cnn",
     "fashion_vgg": "kcc train fashion_vgg --dataset fashion_mnist --epochs 15 --batch-size 128 --lr 0.003 --optimizer adam "
                    "--schedule onecycle --strategy auto --seed 0 --run-dir runs/bench/fashion_vgg --augment fashion",
-    "fashion_cnn_wide": "kcc train fashion_cnn_wide --dataset fashion_mnist --epochs 24 --batch-size 128 --lr 3e-3 "
+    "fashion_cnn_wide": "kcc train fashion_cnn_wide --dataset fashion_mnist --epochs 36 --batch-size 128 --lr 3e-3 "
                         "--optimizer adam --schedule onecycle --seed 0 --augment fashion --run-dir runs/bench/fashion_cnn_wide",
 }
 PLAIN_EPOCHS = 10
