@@ -29,6 +29,8 @@ from keras_cv_course.models import _common
 from keras_cv_course.models.registry import FeatureTap, register
 
 PAPER = "VGG (Simonyan & Zisserman 2015) with BatchNorm (Ioffe & Szegedy 2015) and a GAP head (Lin et al. 2014), sized for 28x28"
+DENSE_HEAD_PAPER = ("VGG (Simonyan & Zisserman 2015) with BatchNorm (Ioffe & Szegedy 2015) and LeNet-5's Flatten-Dense head "
+                    "(LeCun et al. 1998), sized for 28x28")
 
 
 def FashionVGG(
@@ -130,10 +132,10 @@ def FashionCNNWide(name="fashion_cnn_wide", **kwargs):
     return FashionVGG(name=name, **{**FASHION_CNN_WIDE, **kwargs})
 
 
-def _register_small(name, builder, *, params, taps):
+def _register_small(name, builder, *, params, taps, paper):
     """Register a 28×28×1, 10-class net of this module with its trained weights."""
     register(
-        name, builder, family="small", paper=PAPER, input_shape=(28, 28, 1), min_size=4, params=params,
+        name, builder, family="small", paper=paper, input_shape=(28, 28, 1), min_size=4, params=params,
         preprocessing="unit", classes=10, weights=_trained_weights(name), taps=taps,
     )
 
@@ -149,6 +151,6 @@ def _taps(widths, convs, stem_batch_norm=True, **_):
     return tuple(taps)
 
 
-_register_small("fashion_vgg", FashionVGG, params=131_754, taps=_taps(widths=(32, 64, 128), convs=(1, 2, 1)))
-_register_small("fashion_cnn", FashionCNN, params=426_410, taps=_taps(**FASHION_CNN))
-_register_small("fashion_cnn_wide", FashionCNNWide, params=1_849_674, taps=_taps(**FASHION_CNN_WIDE))
+_register_small("fashion_vgg", FashionVGG, params=131_754, taps=_taps(widths=(32, 64, 128), convs=(1, 2, 1)), paper=PAPER)
+_register_small("fashion_cnn", FashionCNN, params=426_410, taps=_taps(**FASHION_CNN), paper=DENSE_HEAD_PAPER)
+_register_small("fashion_cnn_wide", FashionCNNWide, params=1_849_674, taps=_taps(**FASHION_CNN_WIDE), paper=DENSE_HEAD_PAPER)
