@@ -31,6 +31,7 @@ from keras_cv_course.blocks.residual import (
     preact_bottleneck_block,
 )
 from keras_cv_course.blocks.pooling import AdaptiveAveragePooling2D
+from keras_cv_course.blocks.whitening import PatchWhitening, adapt_model
 
 __all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization", "AdaptiveAveragePooling2D"]
 __all__ += ["ZeroPadShortcut", "basic_block", "bottleneck_block", "preact_basic_block", "preact_bottleneck_block"]
@@ -39,3 +40,4 @@ __all__ += ["max_pool_ceil", "inception_naive", "inception_module", "inception_v
             "dense_layer", "dense_block", "transition_block", "fire_module"]
 __all__ += ["ImageNormalization", "depthwise_separable", "inverted_residual", "make_divisible", "mbconv",
             "squeeze_excite"]
+__all__ += ["PatchWhitening", "adapt_model"]

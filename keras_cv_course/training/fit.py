@@ -29,6 +29,7 @@ import time
 
 import keras
 
+from keras_cv_course.blocks.whitening import ADAPT_IMAGES, adapt_model
 from keras_cv_course.training import callbacks as cb
 from keras_cv_course.training import report as report_lib
 from keras_cv_course.training.schedules import make_schedule
@@ -188,7 +189,9 @@ def fit(
     ``finetune_from``: a .keras file or run directory to start from;
     ``freeze_until``: freeze every layer before this one (surgery.freeze).
     ``shuffle=False`` keeps the training data in order (for exact comparisons).
-    Returns a ``FitResult``.
+    A fresh model's data-dependent layers (``blocks.PatchWhitening``) are
+    adapted to the first 5,000 training images, un-augmented, before the first
+    step; those seconds count as training time. Returns a ``FitResult``.
     """
     started = time.time()
     name, info = _resolve_model(model_or_name)
@@ -240,6 +243,9 @@ def fit(
 
     train_pipe = pipe(train_ds, True)
     val_pipe = pipe(val_ds, False) if val_ds is not None else None
+    adapted, adapt_seconds = [], 0.0
+    if state is None:
+        adapted, adapt_seconds = _adapt(model, strategy, pipe(train_ds.take(ADAPT_IMAGES), False))
     config = {
         "model": name, "dataset": train if isinstance(train, str) else "custom", "data_source": data_source,
         "train_samples": train_samples, "eval_split": eval_split if val_pipe is not None else None,
@@ -247,12 +253,12 @@ def fit(
         "learning_rate": learning_rate, "schedule": schedule, "augment": augment, "weight_decay": weight_decay,
         "strategy": type(strategy).__name__, "replicas": replicas, "seed": seed, "preprocessing": mode,
         "input_shape": [height, width, channels], "finetune_from": finetune_from, "freeze_until": freeze_until,
-        "command": command,
+        "command": command, "adapted_layers": adapted, "adapt_seconds": adapt_seconds,
     }
     if state is not None:
         config = {**state.get("config", {}), "command": command or state.get("config", {}).get("command")}
     previous_rows = (state or {}).get("history") or [{}]
-    timer = cb.EpochTimer(previous_seconds=previous_rows[-1].get("train_seconds", 0.0))
+    timer = cb.EpochTimer(previous_seconds=previous_rows[-1].get("train_seconds", adapt_seconds))
     checkpoint = cb.RunCheckpoint(run_dir, monitor="val_accuracy" if val_pipe is not None else "accuracy",
                                   state=state, write=chief, extra_state={"config": config})
     callbacks = [timer]
@@ -292,6 +298,16 @@ def fit(
                   + (f", top-5 {top5:.4f}" if top5 is not None else "")
                   + f", balanced error {summary['balanced_error_rate']:.4f}; report: {report_path}", flush=True)
     return FitResult(model=model, history=history, summary=summary, run_dir=run_dir, report_path=report_path)
+
+
+def _adapt(model, strategy, images):
+    """Set the model's data-dependent layers (``PatchWhitening``) from the
+    first training images, un-augmented; returns (layer names, seconds). The
+    seconds count as training time."""
+    started = time.perf_counter()
+    with strategy.scope():
+        adapted = adapt_model(model, images, max_images=ADAPT_IMAGES)
+    return adapted, (time.perf_counter() - started if adapted else 0.0)
 
 
 def _run_keras_fit(model, strategy, *args, **kwargs):

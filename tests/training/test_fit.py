@@ -86,3 +86,17 @@ def test_two_class_report_has_roc(tmp_path):
     assert os.path.exists(tmp_path / "roc_curve.png")
     assert "ROC AUC" in open(path).read()
     assert 0.9 < summary["roc_auc"] <= 1.0
+
+
+def test_fit_adapts_a_whitening_stem_to_the_first_training_images_and_counts_the_time(tmp_path):
+    from keras_cv_course.blocks import PatchWhitening
+
+    result = fit("fashion_cnn", SAMPLE, epochs=1, batch_size=64, steps_per_epoch=2, run_dir=str(tmp_path / "run"),
+                 seed=0, verbose=0)
+    images, _ = data.load_arrays(SAMPLE, "train")
+    expected = PatchWhitening(3).adapt(images.reshape(-1, 28, 28, 1) / 255.0)  # the sample's 2,000 < 5,000 images
+    stem = result.model.get_layer("stem_whiten")
+    np.testing.assert_allclose(stem.kernel.numpy(), expected.kernel.numpy(), rtol=1e-4, atol=1e-5)
+    config = json.load(open(os.path.join(result.run_dir, "report.json")))["config"]
+    assert config["adapted_layers"] == ["stem_whiten"]
+    assert 0 < config["adapt_seconds"] < result.history[0]["train_seconds"]
