@@ -32,7 +32,7 @@ def use_one_inter_op_thread():
     """Run TensorFlow's independent ops one at a time (``TF_NUM_INTEROP_THREADS=1``)
     unless the environment says otherwise or TF_CONFIG is set (a multi-worker
     cluster's collectives need concurrent ops). On this project's 2-core CPU the
-    default pool made the first epochs of ``kcc train fashion_cnn`` run at about
+    default pool made the first epochs of ``kcc train fashion_cnn`` (then with a learned stem) run at
     half speed (3 epochs: 82.4 s of training against 62.1 s, same run otherwise).
     Must run before TensorFlow creates its runtime."""
     if "TF_CONFIG" not in os.environ:

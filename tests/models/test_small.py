@@ -1,6 +1,7 @@
-"""The small Fashion-MNIST nets of models/small.py: fashion_vgg (GAP head) and
-fashion_cnn / fashion_cnn_wide (no stem BatchNorm, dense head), with parameter
-counts worked by hand from their layer shapes."""
+"""The small Fashion-MNIST nets of models/small.py: fashion_vgg (GAP head),
+fashion_cnn_wide (no stem BatchNorm, dense head) and fashion_cnn (frozen
+whitening stem, dense head), with parameter counts worked by hand from their
+layer shapes."""
 
 import numpy as np
 import pytest
@@ -31,25 +32,46 @@ def dense_head_net_params(widths, units, classes=10, size=28, last_stage_convs=1
     return total + dense_params(final_size * final_size * widths[-1], units) + dense_params(units, classes)
 
 
-@pytest.mark.parametrize("name, widths, units, last_convs", [
-    ("fashion_cnn", (16, 32, 64), 128, 1), ("fashion_cnn_wide", (32, 64, 128), 256, 2),
-])
-def test_fashion_cnn_parameter_count_is_worked_by_hand(name, widths, units, last_convs):
-    model = get_model(name)
-    assert model.count_params() == dense_head_net_params(widths, units, last_stage_convs=last_convs)
-    assert model.count_params() == {"fashion_cnn": 426_410, "fashion_cnn_wide": 1_849_674}[name]
+def whitening_net_params(widths, units, classes=10, size=28):
+    """3×3 whitening stem (2·9 filters, no bias) → pool, then conv + BN per
+    stage, Flatten → fc1 → predictions."""
+    stem_filters = 2 * 3 * 3 * 1
+    total, c_in = conv_params(3, 1, stem_filters, bias=False), stem_filters
+    for c_out in widths:
+        total += conv_params(3, c_in, c_out, bias=False) + batch_norm_params(c_out)
+        c_in = c_out
+    final_size = size // 2 ** len(widths)
+    return total + dense_params(final_size * final_size * widths[-1], units) + dense_params(units, classes)
 
 
-def test_fashion_cnn_layout_stem_without_batch_norm_and_dense_head():
+def test_fashion_cnn_wide_parameter_count_is_worked_by_hand():
+    model = get_model("fashion_cnn_wide")
+    assert model.count_params() == dense_head_net_params((32, 64, 128), 256, last_stage_convs=2) == 1_849_674
+
+
+def test_fashion_cnn_parameter_count_is_worked_by_hand_and_its_stem_is_frozen():
     model = get_model("fashion_cnn")
+    assert model.count_params() == whitening_net_params((32, 64), 128) == 426_988
+    frozen = 3 * 3 * 18 + 2 * (32 + 64)  # the whitening kernel and BatchNorm's moving statistics
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == frozen
+    assert not model.get_layer("stem_whiten").trainable_weights
+
+
+def test_fashion_cnn_layout_whitening_stem_then_bn_stages_and_dense_head():
+    names = [layer.name for layer in get_model("fashion_cnn").layers]
+    assert names[1:5] == ["stem_whiten", "stem_relu", "stem_pool", "block1_conv1"]
+    assert "block1_bn1" in names and "block2_bn1" in names and "block3_conv1" not in names
+    assert names[-3:] == ["flatten", "fc1", "predictions"]  # dropout 0.0 adds no layer
+
+
+def test_fashion_cnn_wide_layout_stem_without_batch_norm_and_dense_head():
+    model = get_model("fashion_cnn_wide")
     names = [layer.name for layer in model.layers]
     assert "block1_bn1" not in names and "block2_bn1" in names and "block3_bn1" in names
     assert model.get_layer("block1_conv1").activation.__name__ == "relu"
     assert model.get_layer("block1_conv1").use_bias and not model.get_layer("block2_conv1").use_bias
-    assert names[-3:] == ["flatten", "fc1", "predictions"]  # dropout 0.0 adds no layer
-    assert model.get_layer("flatten").output.shape == (None, 7 * 7 * 64)
-    wide = [layer.name for layer in get_model("fashion_cnn_wide").layers]
-    assert wide[-4:] == ["flatten", "fc1", "top_dropout", "predictions"] and "block3_conv2" in wide
+    assert model.get_layer("flatten").output.shape == (None, 7 * 7 * 128)
+    assert names[-4:] == ["flatten", "fc1", "top_dropout", "predictions"] and "block3_conv2" in names
 
 
 def test_fashion_vgg_keeps_its_gap_head_and_batch_norm_stem():
