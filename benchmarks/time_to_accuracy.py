@@ -50,6 +50,23 @@ SMALL_TARGET = (0.92, 60.0)  # accuracy within seconds of training
 DEEP_MODEL, DEEP_TARGET = "fashion_cnn_wide", 0.94
 
 
+def plain_lenet5_model():
+    """The plain script's network: a keras.Sequential LeNet-5 as the course writes it."""
+    import keras
+
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(6, 5, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(16, 5, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(120, activation="relu"),
+        keras.layers.Dense(84, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
 def plain_keras_lenet5(run_dir, epochs=PLAIN_EPOCHS, batch_size=128):
     """The plain Keras script: Sequential LeNet-5 on numpy arrays."""
     import keras
@@ -61,17 +78,7 @@ def plain_keras_lenet5(run_dir, epochs=PLAIN_EPOCHS, batch_size=128):
     x_test, y_test = data.load_arrays("fashion_mnist", "test")
     x_train, x_test = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(6, 5, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(16, 5, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(120, activation="relu"),
-        keras.layers.Dense(84, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = plain_lenet5_model()
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     rows, total = [], 0.0
     for epoch in range(epochs):

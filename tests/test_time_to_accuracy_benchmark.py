@@ -1,6 +1,7 @@
 """benchmarks/time_to_accuracy.py's table and target verdicts, on histories made
 up here (the benchmark itself trains for many minutes and is not run by tests)."""
 
+import numpy as np
 import pytest
 
 
@@ -63,3 +64,13 @@ def test_benchmark_commands_are_the_ones_the_published_weights_record(bench):
         ours = parser.parse_args(shlex.split(bench.KCC_RUNS[name])[1:])
         theirs = parser.parse_args(shlex.split(published[name])[1:])
         assert vars(ours) == vars(theirs), name
+
+
+def test_the_plain_script_peer_has_lenet5s_layer_shapes(bench):
+    """The plain Keras script trains the same network as kcc's lenet5 (weights
+    layer by layer), so the benchmark compares training code, not networks."""
+    from keras_cv_course.models import get_model
+
+    plain = [tuple(w.shape) for w in bench.plain_lenet5_model().weights]
+    ours = [tuple(w.shape) for w in get_model("lenet5").weights]
+    assert plain == ours and sum(int(np.prod(s)) for s in plain) == 44_426
