@@ -3,6 +3,7 @@ devices before it initialises, so each scenario gets a fresh interpreter.
 
     python dist_script.py mirrored OUT.npz      # default vs MirroredStrategy on 2 logical CPUs
     python dist_script.py worker OUT.npz        # one worker of a MultiWorkerMirroredStrategy (TF_CONFIG set)
+    python dist_script.py mirrored_adapt OUT.npz  # fashion_cnn's whitening stem adapted under MirroredStrategy
 """
 
 import os
@@ -71,8 +72,27 @@ def main(mode, out):
         np.savez(out, strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,
                  changed=max(float(np.abs(a - b).max()) for a, b in zip(weights, initial)),
                  **{f"w_{i}": w for i, w in enumerate(weights)})
+    elif mode == "mirrored_adapt":
+        split_cpu(2)
+        adapt_under_mirrored(out)
     else:
         raise SystemExit(f"unknown mode {mode}")
+
+
+def adapt_under_mirrored(out):
+    """fit fashion_cnn on two replicas; save each replica's stem kernel and the
+    kernel the layer gets from the same images outside any strategy."""
+    from keras_cv_course import data
+    from keras_cv_course.blocks import PatchWhitening
+    from keras_cv_course.training import fit, get_strategy
+
+    strategy = get_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
+    result = fit("fashion_cnn", "fashion_mnist_sample", epochs=1, batch_size=32, steps_per_epoch=2, strategy=strategy,
+                 run_dir=os.path.join(tempfile.mkdtemp(), "run"), seed=0, verbose=0, evaluate=False)
+    kernel = result.model.get_layer("stem_whiten").kernel.value  # a MirroredVariable: one copy per replica
+    images, _ = data.load_arrays("fashion_mnist_sample", "train")
+    expected = PatchWhitening(3).adapt(images.reshape(-1, 28, 28, 1) / 255.0).kernel.numpy()
+    np.savez(out, expected=expected, **{f"replica_{i}": np.asarray(v) for i, v in enumerate(kernel.values)})
 
 
 if __name__ == "__main__":

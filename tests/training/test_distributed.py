@@ -46,6 +46,18 @@ def test_mirrored_two_logical_cpus_matches_default(tmp_path):
         np.testing.assert_allclose(a, b, rtol=0, atol=ATOL)
 
 
+def test_whitening_stem_is_adapted_on_every_replica_under_mirrored(tmp_path):
+    out = tmp_path / "adapt.npz"
+    proc = subprocess.run([sys.executable, SCRIPT, "mirrored_adapt", str(out)], env=_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = np.load(out)
+    replicas = _weights(result, "replica_")
+    assert len(replicas) == 2
+    for kernel in replicas:
+        np.testing.assert_allclose(kernel, result["expected"], rtol=1e-4, atol=1e-5)
+
+
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
