@@ -20,3 +20,7 @@ def test_runs_fast(tmp_path):
     assert "VGG16 transfer model: 16,812,353 parameters" in out
     assert "replica(s)" in out
     assert (tmp_path / "lenet5" / "report.md").exists()
+    assert "adapted: ['stem_whiten']" in out
+    moments = [float(v) for v in out.split("second moment of the 9 whitened channels: ")[1].split("\n")[0].split()]
+    assert len(moments) == 9 and 0.5 < moments[0] < 1.5  # the strongest direction is whitened to about 1
+    assert (tmp_path / "whitening_filters.png").stat().st_size > 1000
