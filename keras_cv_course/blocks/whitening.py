@@ -41,8 +41,8 @@ class PatchWhitening(keras.layers.Layer):
             raise ValueError(f"patch_size must be a positive int; got {patch_size!r}")
         if padding not in ("same", "valid"):
             raise ValueError(f"padding must be 'same' or 'valid'; got {padding!r}")
-        if not epsilon >= 0:
-            raise ValueError(f"epsilon must be >= 0; got {epsilon!r}")
+        if not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0 (it bounds the gain of directions without variance); got {epsilon!r}")
         self.patch_size, self.epsilon, self.padding = patch_size, float(epsilon), padding
         self.is_adapted = False
 
@@ -102,12 +102,17 @@ def _check_images(layer, images):
     if images.shape[0] == 0 or min(images.shape[1:3]) < layer.patch_size:
         raise ValueError(f"{layer.name}.adapt needs at least one image of at least {layer.patch_size}x{layer.patch_size}; "
                          f"got {images.shape}")
+    if not np.isfinite(images).all():
+        bad = int(np.count_nonzero((~np.isfinite(images)).reshape(len(images), -1).any(axis=1)))
+        raise ValueError(f"{layer.name}.adapt got {bad} image(s) with NaN or infinite pixels")
 
 
-def patch_second_moment(images, patch_size, chunk=500):
+def patch_second_moment(images, patch_size, patches_per_chunk=1_000_000):
     """E[p pᵀ] over every k×k patch p (flattened row, column, channel) inside
-    ``images`` (N, H, W, C); summed in chunks of images to bound memory."""
+    ``images`` (N, H, W, C); summed over chunks of about ``patches_per_chunk``
+    patches to bound memory."""
     dim = patch_size * patch_size * images.shape[-1]
+    chunk = max(1, patches_per_chunk // (images.shape[1] * images.shape[2]))
     total, count = np.zeros((dim, dim)), 0
     for start in range(0, len(images), chunk):
         windows = np.lib.stride_tricks.sliding_window_view(images[start:start + chunk], (patch_size, patch_size), axis=(1, 2))

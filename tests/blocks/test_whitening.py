@@ -129,5 +129,20 @@ def test_bad_arguments_and_images_are_refused_with_the_shape_expected(rng):
         PatchWhitening(0)
     with pytest.raises(ValueError, match="padding must be 'same' or 'valid'; got 'causal'"):
         PatchWhitening(3, padding="causal")
-    with pytest.raises(ValueError, match="epsilon must be >= 0; got -1"):
-        PatchWhitening(3, epsilon=-1)
+    with pytest.raises(ValueError, match=r"epsilon must be > 0 .*; got 0"):
+        PatchWhitening(3, epsilon=0)
+    corrupt = rng.random((5, 12, 12, 1))
+    corrupt[1, 3, 4, 0] = np.nan
+    corrupt[3, 0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"got 2 image\(s\) with NaN or infinite pixels"):
+        layer.adapt(corrupt)
+
+
+def test_the_second_moment_does_not_depend_on_the_chunking(rng):
+    from keras_cv_course.blocks.whitening import patch_second_moment
+
+    images = correlated_images(rng, n=7, channels=3)
+    whole = patch_second_moment(images, 3)
+    np.testing.assert_allclose(patch_second_moment(images, 3, patches_per_chunk=1), whole, rtol=1e-10)
+    patches = sliced_patches(images, 3)
+    np.testing.assert_allclose(whole, patches.T @ patches / len(patches), rtol=1e-6)
