@@ -161,24 +161,10 @@ second_moments = (whitened**2).mean(axis=0)
 print("second moment of the 9 whitened channels: " + " ".join(f"{m:.2f}" for m in second_moments))
 
 
-def draw_filters(kernel, path):
-    """The 9 positive 3×3 filters, strongest direction first."""
-    import matplotlib
+from keras_cv_course.visualize import filters, plots  # noqa: E402
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 9, figsize=(11, 1.6))
-    for index, axis in enumerate(axes):
-        weights = kernel[:, :, 0, index]
-        limit = np.abs(weights).max()
-        axis.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit)  # white is 0, red positive, blue negative
-        axis.set_title(f"#{index + 1}", fontsize=9)
-        axis.axis("off")
-    figure.suptitle("fashion_cnn's whitening filters (eigenvectors of 3x3 patches, largest first)", fontsize=10)
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-
-
-draw_filters(stem.kernel.numpy(), os.path.join(ARGS.out, "whitening_filters.png"))
-print("filters drawn:", os.path.join(ARGS.out, "whitening_filters.png"))
+figure, axis = plots.new_figure(size=2.0, figsize=(11, 1.8))
+tiles = filters(fast_net, "stem_whiten", normalize="signed")[:9]  # the 9 positive filters, largest eigenvalue first
+plots.plot_filters(axis, tiles, cols=9, cmap="RdBu_r",
+                   title="fashion_cnn's whitening filters (eigenvectors of 3x3 patches, largest first; red +, blue -)")
+print("filters drawn:", plots.save_figure(figure, os.path.join(ARGS.out, "whitening_filters.png")))

@@ -12,7 +12,10 @@ def filters(model, layer=None, *, normalize="each"):
     in [0, 1]. ``layer`` defaults to the first convolution (nested models searched);
     the first layer of an RGB model gives RGB tiles. ``normalize``: ``"each"``
     scales every filter to [0, 1] on its own, ``"global"`` scales all together so
-    relative magnitudes show. Depthwise layers give (in·multiplier, kh, kw, 1).
+    relative magnitudes show, ``"signed"`` divides every filter by twice its
+    largest absolute weight and adds 0.5, so a zero weight is 0.5 and the sign
+    shows (draw with a diverging colour map). Depthwise layers give
+    (in·multiplier, kh, kw, 1).
     """
     target = conv_layers(model)[0] if layer is None else find_layer(model, layer)
     kernel = getattr(target, "kernel", None)
@@ -28,13 +31,16 @@ def filters(model, layer=None, *, normalize="each"):
         tiles = np.moveaxis(tiles, 2, 0)
     else:
         tiles = np.moveaxis(kernel, 3, 0)  # (out, kh, kw, in)
+    if normalize == "signed":
+        largest = np.abs(tiles).max(axis=(1, 2, 3), keepdims=True)
+        return (0.5 + tiles / (2 * np.where(largest > 0, largest, 1.0))).astype(np.float32)
     if normalize == "global":
         low, high = tiles.min(), tiles.max()
     elif normalize == "each":
         low = tiles.min(axis=(1, 2, 3), keepdims=True)
         high = tiles.max(axis=(1, 2, 3), keepdims=True)
     else:
-        raise ValueError(f"normalize must be 'each' or 'global'; got {normalize!r}")
+        raise ValueError(f"normalize must be 'each', 'global' or 'signed'; got {normalize!r}")
     span = np.where(high - low > 0, high - low, 1.0)
     return ((tiles - low) / span).astype(np.float32)
 

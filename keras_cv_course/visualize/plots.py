@@ -102,10 +102,11 @@ def plot_filters(ax, tiles, *, cols=None, channel=None, cmap="gray", title=None)
     if tiles.ndim != 4:
         raise ValueError(f"plot_filters expects (N, kh, kw, C) tiles; got shape {tiles.shape}")
     if tiles.shape[-1] == 3 and channel is None:
-        images, kwargs = tiles, {}
+        images, kwargs, fill = tiles, {}, 1.0
     else:
-        images, kwargs = tiles[..., channel or 0], {"cmap": cmap, "vmin": 0.0, "vmax": 1.0}
-    mosaic = tile_images(images, cols=cols or _default_cols(len(images)), margin=1, fill=1.0)
+        # NaN margins stay blank whatever the colour map (1.0 is white only in gray)
+        images, kwargs, fill = tiles[..., channel or 0], {"cmap": cmap, "vmin": 0.0, "vmax": 1.0}, np.nan
+    mosaic = tile_images(images, cols=cols or _default_cols(len(images)), margin=1, fill=fill)
     ax.imshow(mosaic, interpolation="nearest", **kwargs)
     _image_axes(ax, title if title is not None else f"{len(tiles)} filters {tiles.shape[1]}x{tiles.shape[2]}")
     return ax

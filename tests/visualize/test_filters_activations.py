@@ -62,6 +62,10 @@ def test_filters_are_kernels_as_tiles():
         k = kernel[..., f]
         np.testing.assert_allclose(tiles[f], (k - k.min()) / (k.max() - k.min()), atol=1e-6)
     assert visualize.filters(model, "block2_conv1", normalize="global").shape == (6, 3, 3, 4)
+    signed = visualize.filters(model, normalize="signed")
+    for f in range(4):
+        k = kernel[..., f]
+        np.testing.assert_allclose(signed[f], 0.5 + k / (2 * np.abs(k).max()), atol=1e-6)  # zero weight -> 0.5
 
 
 def test_total_variation_of_a_constant_image_is_zero():
