@@ -104,9 +104,12 @@ def FashionVGG(
     return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=weight_spec, include_top=include_top)
 
 
+STEM_PATCH = 3  # the whitening stem's patch side: 2·3·3 = 18 filters a gray channel
+
+
 def _whitening_stem(x):
     """Frozen 3×3 patch whitening → ReLU → 2×2 max-pool."""
-    x = PatchWhitening(3, name="stem_whiten")(x)
+    x = PatchWhitening(STEM_PATCH, name="stem_whiten")(x)
     x = layers.ReLU(name="stem_relu")(x)
     return layers.MaxPooling2D(2, name="stem_pool")(x)
 
@@ -165,7 +168,8 @@ def _taps(widths, convs, stem_batch_norm=True, stem_whitening=False, **_):
     """One tap per stage at its last activation: ``block{i}_relu{n}``, or the
     stem convolution itself when it has no BatchNorm (its ReLU is fused); a
     whitening stem adds ``stem_relu`` (18 channels) at full resolution."""
-    taps = [FeatureTap(level="P0", layer="stem_relu", channels=18, stride=1)] if stem_whitening else []
+    stem_channels = 2 * STEM_PATCH * STEM_PATCH  # one gray input channel, ± filters
+    taps = [FeatureTap(level="P0", layer="stem_relu", channels=stem_channels, stride=1)] if stem_whitening else []
     for stage, (width, count) in enumerate(zip(widths, convs)):
         fused_stem = stage == 0 and count == 1 and not stem_batch_norm
         layer = "block1_conv1" if fused_stem else f"block{stage + 1}_relu{count}"
