@@ -1,5 +1,6 @@
 """Classification metrics: top-k accuracy and error, balanced error rate,
-per-class accuracy, confusion matrix, ROC curve and AUC.
+per-class accuracy, confusion matrix, ROC curve and AUC; precision-recall curve,
+average precision and a multi-label summary (mean AP, F1, Hamming loss).
 
 Two forms:
 - numpy functions on whole arrays (``y_true`` integer labels, ``y_prob`` scores of
@@ -23,6 +24,7 @@ from keras import ops
 __all__ = [
     "top_k_accuracy", "top_k_error", "confusion_matrix", "per_class_accuracy",
     "balanced_error_rate", "roc_curve", "auc", "roc_auc", "classification_summary",
+    "precision_recall_curve", "average_precision", "multilabel_summary",
     "TopKError", "BalancedErrorRate", "ConfusionMatrix",
 ]
 
@@ -164,6 +166,152 @@ def classification_summary(y_true, y_prob, class_names=None):
     if classes == 2 and 0 < y_true.sum() < len(y_true):
         summary["roc_auc"] = roc_auc(y_true, y_prob[:, 1])
     return summary
+
+
+# ---------------------------------------------------------------- precision-recall, multi-label
+
+
+def _found(values, limit=6):
+    """The distinct values of an array, for an error message."""
+    unique = np.unique(values)
+    shown = ", ".join(repr(v.item()) for v in unique[:limit])
+    return f"[{shown}{', ...' if len(unique) > limit else ''}]"
+
+
+def _binary_labels(y_true01, what):
+    """0/1 labels as int64, refusing anything else with the values found."""
+    y_true01 = np.asarray(y_true01)
+    if y_true01.dtype == bool:
+        return y_true01.astype(np.int64)
+    bad = ~np.isin(y_true01, (0, 1))
+    if bad.any():
+        raise ValueError(f"{what} must hold 0/1 labels; found {_found(y_true01[bad])} ({int(bad.sum())} entries)")
+    return y_true01.astype(np.int64)
+
+
+def _finite_scores(scores, what):
+    scores = np.asarray(scores, dtype=np.float64)
+    if np.isnan(scores).any():
+        raise ValueError(f"{what} contains {int(np.isnan(scores).sum())} NaN scores")
+    return scores
+
+
+def precision_recall_curve(y_true01, scores):
+    """Precision-recall curve of one binary problem: ``(precision, recall, thresholds)``.
+
+    A sample is called positive when its score is >= the threshold. Thresholds run
+    from +inf (nothing called positive; precision 1, recall 0 by convention) down
+    through every distinct score, as in ``roc_curve``: tied scores enter together,
+    so recall rises and the arrays keep the same length. Unlike scikit-learn, the
+    order is by descending threshold (recall non-decreasing) and no point is
+    dropped. Raises ValueError when ``y_true01`` has no positive (recall is
+    undefined); ``average_precision`` returns NaN instead.
+    """
+    y_true = _binary_labels(y_true01, "y_true01").reshape(-1)
+    scores = _finite_scores(scores, "scores").reshape(-1)
+    if len(scores) != len(y_true):
+        raise ValueError(f"scores has {len(scores)} entries, y_true01 {len(y_true)}")
+    positives = int(y_true.sum())
+    if positives == 0:
+        raise ValueError("precision_recall_curve needs at least one positive in y_true01 (recall is undefined)")
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    changes = np.nonzero(sorted_scores[1:] != sorted_scores[:-1])[0]  # not np.diff: inf - inf is NaN
+    last_of_run = np.r_[changes, len(sorted_scores) - 1]
+    true_pos = np.cumsum(y_true[order])[last_of_run]
+    precision = np.r_[1.0, true_pos / (last_of_run + 1)]
+    recall = np.r_[0.0, true_pos / positives]
+    thresholds = np.r_[np.inf, sorted_scores[last_of_run]]
+    return precision, recall, thresholds
+
+
+def average_precision(y_true01, scores):
+    """Average precision: the step sum  AP = Σ_n (R_n − R_{n−1}) P_n  over the
+    thresholds of ``precision_recall_curve`` — scikit-learn's
+    ``average_precision_score``, with no interpolation (unlike VOC detection AP).
+
+    1.0 for a perfect ranking; NaN when ``y_true01`` has no positive.
+    """
+    y_true = _binary_labels(y_true01, "y_true01").reshape(-1)
+    if not y_true.any():
+        _finite_scores(scores, "scores")
+        return float("nan")
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator as a float, None when the denominator is 0."""
+    return float(numerator / denominator) if denominator > 0 else None
+
+
+def _mean_defined(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def multilabel_summary(y_true, y_prob, class_names=None, threshold=0.5):
+    """Every number of a multi-label report from 0/1 targets ``y_true`` (N, C) and
+    sigmoid scores ``y_prob`` (N, C), as a dict.
+
+    A label is predicted when its score is > ``threshold`` (strictly, as Keras's
+    BinaryAccuracy, Precision and F1Score decide). Keys:
+
+    - ``samples``, ``classes``, ``class_names``, ``threshold``;
+    - ``mean_average_precision``: the mean of ``average_precision`` over the classes
+      with at least one positive (None if none has); the ranking metric of
+      multi-label VOC/COCO classification, threshold-free;
+    - ``per_class``: name → {``average_precision``, ``precision``, ``recall``,
+      ``f1``, ``support``} at the threshold; a value is None where its denominator
+      is 0 (AP and recall without positives, precision without predictions, F1 =
+      2TP / (2TP + FP + FN) for a class neither present nor predicted);
+    - ``micro_precision``, ``micro_recall``, ``micro_f1``: from the counts summed
+      over classes; ``macro_f1``: the mean of the defined per-class F1 (scikit-learn
+      and Keras count a class neither present nor predicted as 0; it is left out here);
+    - ``subset_accuracy``: fraction of samples whose whole label set is right;
+      ``hamming_loss``: fraction of wrong label decisions; ``label_accuracy`` = 1 −
+      ``hamming_loss`` (Keras's ``binary_accuracy``).
+    """
+    y_true, y_prob = np.asarray(y_true), _finite_scores(y_prob, "y_prob")
+    if y_true.ndim != 2 or y_true.shape != y_prob.shape:
+        raise ValueError(f"y_true and y_prob must both have shape (N, classes); got {y_true.shape} and {y_prob.shape}")
+    if y_true.shape[0] == 0:
+        raise ValueError("multilabel_summary got no samples")
+    y_true = _binary_labels(y_true, "y_true")
+    samples, classes = y_true.shape
+    names = list(class_names) if class_names is not None else [str(i) for i in range(classes)]
+    if len(names) != classes:
+        raise ValueError(f"{len(names)} class names for {classes} classes")
+    y_pred = (y_prob > threshold).astype(np.int64)
+    tp = (y_pred * y_true).sum(axis=0)
+    fp = (y_pred * (1 - y_true)).sum(axis=0)
+    fn = ((1 - y_pred) * y_true).sum(axis=0)
+    per_class = {}
+    for c, name in enumerate(names):
+        ap = average_precision(y_true[:, c], y_prob[:, c])
+        per_class[name] = {
+            "average_precision": None if np.isnan(ap) else ap,
+            "precision": _ratio(tp[c], tp[c] + fp[c]),
+            "recall": _ratio(tp[c], tp[c] + fn[c]),
+            "f1": _ratio(2 * tp[c], 2 * tp[c] + fp[c] + fn[c]),
+            "support": int(y_true[:, c].sum()),
+        }
+    hamming = float(np.mean(y_pred != y_true))
+    return {
+        "samples": int(samples),
+        "classes": int(classes),
+        "class_names": names,
+        "threshold": float(threshold),
+        "mean_average_precision": _mean_defined([v["average_precision"] for v in per_class.values()]),
+        "per_class": per_class,
+        "micro_precision": _ratio(tp.sum(), tp.sum() + fp.sum()),
+        "micro_recall": _ratio(tp.sum(), tp.sum() + fn.sum()),
+        "micro_f1": _ratio(2 * tp.sum(), 2 * tp.sum() + fp.sum() + fn.sum()),
+        "macro_f1": _mean_defined([v["f1"] for v in per_class.values()]),
+        "subset_accuracy": float(np.mean(np.all(y_pred == y_true, axis=1))),
+        "hamming_loss": hamming,
+        "label_accuracy": 1.0 - hamming,
+    }
 
 
 def _sparse_labels(y_true, y_pred):

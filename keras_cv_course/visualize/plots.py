@@ -3,7 +3,9 @@ it; nothing here computes a model (../shared/DESIGN.md §2).
 
 Pictures of what a convnet learned (``plot_activation_grid``, ``plot_filters``,
 ``plot_pattern_gallery``, ``plot_heatmap``, ``plot_heatmap_overlay``) and the
-training plots (``plot_history``, ``plot_confusion_matrix``, ``plot_roc``).
+training plots (``plot_history``, ``plot_confusion_matrix``, ``plot_roc``,
+``plot_precision_recall``) and segmentation masks (``plot_segmentation``,
+``plot_segmentation_examples``, coloured by ``segmentation_colors``).
 ``new_figure`` and ``save_figure`` make and write PNGs without pyplot, so no
 global matplotlib state is touched and no display is needed.
 """
@@ -252,6 +254,127 @@ def _roc_line(ax, fpr, tpr, auc, label):
     if auc is not None:
         text += f" (AUC = {float(auc):.3f})"
     ax.plot(fpr, tpr, label=text)
+
+
+def plot_precision_recall(ax, precision, recall, ap=None, *, label=None, title=None):
+    """Precision-recall curve(s) from ``metrics.precision_recall_curve`` — or dicts
+    keyed by class name with ``ap`` a dict too — drawn as the step function whose
+    area is the average precision Σ (R_n − R_{n−1}) P_n (each precision holds back
+    to the previous recall). scikit-learn's arrays (recall descending) draw the same."""
+    if isinstance(precision, dict):
+        for key in precision:
+            area = ap.get(key) if isinstance(ap, dict) else None
+            _pr_line(ax, precision[key], recall[key], area, str(key))
+    else:
+        _pr_line(ax, precision, recall, ap, label)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(title if title is not None else "precision-recall")
+    return ax
+
+
+def _pr_line(ax, precision, recall, ap, label):
+    precision, recall = np.asarray(precision, dtype=np.float64), np.asarray(recall, dtype=np.float64)
+    if precision.shape != recall.shape or precision.ndim != 1 or not len(recall):
+        raise ValueError(f"precision and recall must be 1-D arrays of equal length; got {precision.shape} "
+                         f"and {recall.shape}")
+    if recall[0] > recall[-1]:
+        precision, recall = precision[::-1], recall[::-1]
+    text = label or "PR"
+    if ap is not None:
+        text += f" (AP = {float(ap):.3f})"
+    ax.plot(recall, precision, drawstyle="steps-pre", label=text)
+
+
+def segmentation_colors(num_classes):
+    """(num_classes, 3) RGB in [0, 1]: the PASCAL VOC palette, in which the bits of
+    the class id are spread over the high bits of R, G, B (0 background black, 1
+    (128, 0, 0), 2 (0, 128, 0), ..., 15 person (192, 128, 128)); fixed, so a class
+    keeps its colour across figures, and distinct for every id below 2**24."""
+    ids = np.arange(int(num_classes))
+    rgb = np.zeros((len(ids), 3), np.int64)
+    for level in range(8):
+        for channel in range(3):
+            rgb[:, channel] |= ((ids >> (3 * level + channel)) & 1) << (7 - level)
+    return rgb / 255.0
+
+
+def plot_segmentation(ax, image, mask, num_classes, *, alpha=0.5, ignore_index=255, class_names=None, title=None):
+    """A label mask (H, W) — or (H, W, 1), or scores (H, W, num_classes), arg-maxed —
+    in ``segmentation_colors``, laid over ``image`` (H, W[, C]) with opacity
+    ``alpha``, or on its own (opaque) when ``image`` is None.
+
+    Void pixels — ``ignore_index`` and any id outside [0, num_classes) — are
+    transparent: the image (or the Axes background) shows through. With
+    ``class_names``, a legend names the classes present in the mask.
+    """
+    labels = _mask_labels(mask, num_classes)
+    valid = (labels >= 0) & (labels < num_classes)
+    if ignore_index is not None:
+        valid &= labels != ignore_index
+    colors = segmentation_colors(num_classes)
+    overlay = np.zeros(labels.shape + (4,), np.float32)
+    overlay[..., :3] = colors[np.where(valid, labels, 0)]
+    overlay[..., 3] = valid * (1.0 if image is None else float(alpha))
+    if image is not None:
+        image = _display_image(image)
+        if image.shape[:2] != labels.shape:
+            raise ValueError(f"mask {labels.shape} and image {image.shape[:2]} differ in size")
+        _show_image(ax, image)
+    ax.imshow(overlay, interpolation="nearest")
+    if class_names is not None:
+        from matplotlib.patches import Patch
+
+        present = np.unique(labels[valid])
+        handles = [Patch(color=colors[c], label=str(class_names[c])) for c in present]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+    _image_axes(ax, title)
+    return ax
+
+
+def plot_segmentation_examples(axes, images, true_masks, pred_masks, num_classes, *, alpha=0.5,
+                               ignore_index=255, class_names=None):
+    """One row per example on ``axes`` (rows, 3), e.g. ``new_figure(n, 3,
+    squeeze=False)[1]``: the image, the image with the true mask, the image with
+    the predicted mask (label maps or score maps). Returns the axes."""
+    grid = np.asarray(axes, dtype=object).reshape(-1, 3)
+    if not len(images) == len(true_masks) == len(pred_masks) == len(grid):
+        raise ValueError(f"{len(grid)} rows of axes for {len(images)} images, {len(true_masks)} true masks "
+                         f"and {len(pred_masks)} predicted masks")
+    for row, (image, truth, predicted) in enumerate(zip(images, true_masks, pred_masks)):
+        first = row == 0
+        _show_image(grid[row, 0], _display_image(image))
+        _image_axes(grid[row, 0], "image" if first else None)
+        for col, mask, name in ((1, truth, "ground truth"), (2, predicted, "prediction")):
+            plot_segmentation(grid[row, col], image, mask, num_classes, alpha=alpha, ignore_index=ignore_index,
+                              class_names=class_names if col == 2 else None, title=name if first else None)
+    return axes
+
+
+def _show_image(ax, image):
+    """A [0, 1] image from ``_display_image``: gray when 2-D, pixel for pixel."""
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(image, interpolation="nearest")
+
+
+def _mask_labels(mask, num_classes):
+    """An (H, W) int64 label map from labels (H, W) / (H, W, 1) or scores (H, W, num_classes)."""
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
+    elif mask.ndim == 3 and mask.shape[-1] == num_classes:
+        mask = mask.argmax(axis=-1)
+    if mask.ndim != 2:
+        raise ValueError(f"Expected an (H, W) mask or (H, W, {num_classes}) scores; got shape {mask.shape}")
+    if mask.dtype.kind == "f" and not np.array_equal(mask, np.round(mask)):
+        raise ValueError("A label mask must hold integer class ids; got non-integer values")
+    return mask.astype(np.int64)
 
 
 # ---------------------------------------------------------------- helpers
