@@ -100,6 +100,7 @@ def run_info(args):
     print(f"name:           {info.name}")
     print(f"builder:        {info.builder.__module__}.{info.builder_name}{_kwargs_text(info.kwargs)}")
     print(f"family:         {info.family}")
+    print(f"task:           {info.task}" + (f" (head on backbone {info.backbone})" if info.backbone else ""))
     print(f"paper:          {info.paper}")
     print(f"input shape:    {info.input_shape} (minimum {info.min_size}x{info.min_size})")
     print(f"classes:        {info.classes}")

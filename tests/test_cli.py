@@ -22,6 +22,18 @@ def test_info_shows_registry_facts(capsys):
     assert "Simonyan & Zisserman" in out
     assert "P3: block4_conv3 (512 channels, stride 8)" in out
     assert "preprocessing:  caffe" in out and "weights:        imagenet" in out
+    assert "task:           classification\n" in out
+
+
+def test_info_shows_a_heads_task_and_backbone(capsys, monkeypatch):
+    from keras_cv_course import models
+    from keras_cv_course.models import registry
+
+    head = registry.ModelInfo(name="test_fcn", builder=models.VGG16, family="fcn", paper="", input_shape=(64, 64, 3),
+                              min_size=32, params=0, preprocessing="caffe", classes=21, task="segmentation", backbone="vgg16")
+    monkeypatch.setitem(registry._REGISTRY, "test_fcn", head)
+    assert cli.main(["info", "test_fcn"]) == 0
+    assert "task:           segmentation (head on backbone vgg16)\n" in capsys.readouterr().out
 
 
 def test_summary_builds_at_the_requested_shape(capsys):
@@ -45,6 +57,36 @@ def test_console_script_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "keras_cv_course.cli", "list", "nin*"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "nin_cifar" in result.stdout
+
+
+def run_module(*argv):
+    """``python -m keras_cv_course ARGV...`` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "keras_cv_course", *argv], capture_output=True, text=True, timeout=300)
+
+
+def test_python_m_keras_cv_course_is_kcc(capsys):
+    result = run_module("list", "vgg1?")
+    assert result.returncode == 0, result.stderr
+    assert cli.main(["list", "vgg1?"]) == 0
+    assert result.stdout == capsys.readouterr().out
+    assert "vgg19 " in result.stdout
+
+
+def in_process_status(argv):
+    """``cli.main(argv)``'s exit status, argparse's SystemExit included."""
+    try:
+        return cli.main(argv)
+    except SystemExit as exited:
+        return exited.code
+
+
+@pytest.mark.parametrize("argv, message", [(["frobnicate"], "invalid choice: 'frobnicate'"),
+                                           (["info", "vgg61"], "Did you mean")])
+def test_python_m_keras_cv_course_fails_with_kccs_status(argv, message, capsys):
+    result = run_module(*argv)
+    status = in_process_status(argv)
+    assert result.returncode == status != 0
+    assert message in result.stderr and message in capsys.readouterr().err
 
 
 def test_kcc_uses_one_inter_op_thread_unless_told_otherwise(monkeypatch):

@@ -12,6 +12,7 @@ import re
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _REGISTRY = {}
+TASKS = ("classification", "detection", "segmentation")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +41,9 @@ class ModelInfo:
     default ``classes``, top included); the registry sweep test checks it.
     ``input_shape`` is the default (H, W, C); ``min_size`` the smallest H=W the
     network accepts; ``preprocessing`` one of the modes of
-    ``keras_cv_course.models.preprocessing``.
+    ``keras_cv_course.models.preprocessing``. ``task`` is one of ``TASKS`` (what
+    the model's output means, so training and the registry sweep know what to
+    expect); ``backbone`` is, for a head, the registered model it is built on.
     """
 
     name: str
@@ -55,6 +58,17 @@ class ModelInfo:
     weights: dict = dataclasses.field(default_factory=dict)
     classes: int = 1000
     kwargs: dict = dataclasses.field(default_factory=dict)
+    task: str = "classification"
+    backbone: str = None
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"Model {self.name!r}: task must be one of {', '.join(TASKS)}; got {self.task!r}")
+        if self.backbone is not None and not (isinstance(self.backbone, str) and _NAME_PATTERN.match(self.backbone)):
+            raise ValueError(f"Model {self.name!r}: backbone must be a registered model's name "
+                             f"(lowercase snake case) or None; got {self.backbone!r}")
+        if self.backbone == self.name:
+            raise ValueError(f"Model {self.name!r} cannot be its own backbone")
 
     @property
     def builder_name(self):
@@ -73,7 +87,9 @@ def register(name, builder, **facts):
     """Register ``builder`` under ``name`` with the facts of ``ModelInfo``.
 
     ``facts['kwargs']`` are fixed keyword arguments passed to the builder (so one
-    generic builder can serve several names). Returns the ``ModelInfo``.
+    generic builder can serve several names). ``task`` and ``backbone`` are
+    checked here; that ``backbone`` is registered is checked by ``model_info``
+    (families register in any order). Returns the ``ModelInfo``.
     """
     if not _NAME_PATTERN.match(name):
         raise ValueError(f"Model names are lowercase snake case; got {name!r}")
@@ -96,7 +112,11 @@ def model_info(name):
     key = name.lower() if isinstance(name, str) else name
     if key not in _REGISTRY:
         raise ValueError(_unknown_name_message(name))
-    return _REGISTRY[key]
+    info = _REGISTRY[key]
+    if info.backbone is not None and info.backbone not in _REGISTRY:
+        raise ValueError(f"Model {key!r} is registered on backbone {info.backbone!r}, which is not a registered model. "
+                         + _unknown_name_message(info.backbone))
+    return info
 
 
 def get_model(name, **kwargs):

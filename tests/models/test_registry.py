@@ -1,9 +1,15 @@
 """The registry-wide sweep (../shared/DESIGN.md §7): every registered model builds
 at its default input with the recorded parameter count, builds at a small input,
 has no automatically named layer, survives a .keras round trip with
-safe_mode=True, and its feature taps have the recorded channels and strides."""
+safe_mode=True, and its feature taps have the recorded channels and strides.
+
+The sweep is task-aware (``info.task``): ``expected_output_shape`` and
+``headless_kwargs`` say what a model of each task outputs and how it is built
+without its top, and fail loudly for a task they do not know yet, so a new kind
+of head is swept like the classifiers once its task is added there."""
 
 import re
+import types
 
 import keras
 import numpy as np
@@ -39,6 +45,46 @@ def all_layers(model):
 def small_size(info):
     """A small input side that every stride of the network divides."""
     return max(64, -(-info.min_size // 32) * 32)
+
+
+ANY = object()  # a dimension expected_output_shape cannot predict
+
+
+def expected_output_shape(info, input_shape, **build_kwargs):
+    """The output shape (batch None) of ``get_model(info.name, input_shape=input_shape,
+    **build_kwargs)``, from the registry facts and the task; ANY marks a dimension
+    that is not predicted. An unknown task fails the test."""
+    classes = build_kwargs.get("classes", info.classes)
+    height, width = input_shape[:2]
+    if info.task == "classification":
+        if build_kwargs.get("include_top", True):
+            return (None, classes)
+        return (None, ANY) if build_kwargs.get("pooling") in ("avg", "max") else (None, ANY, ANY, ANY)
+    if info.task == "segmentation":
+        return (None, height, width, classes)
+    pytest.fail(f"{info.name}: the registry sweep has no expected output shape for task {info.task!r}; "
+                "add it to expected_output_shape in tests/models/test_registry.py")
+
+
+def headless_kwargs(info):
+    """Builder keyword arguments that drop the model's top (only the part that
+    must refuse a too-small input remains); an unknown task fails the test."""
+    if info.task == "classification":
+        return {"include_top": False}
+    if info.task == "segmentation":
+        return {}
+    pytest.fail(f"{info.name}: the registry sweep does not know how to build a {info.task!r} model without its top; "
+                "add it to headless_kwargs in tests/models/test_registry.py")
+
+
+def assert_shape(actual, expected):
+    """``actual`` equals ``expected`` where ``expected`` is not ANY."""
+    actual = tuple(actual)
+    assert len(actual) == len(expected) and all(e is ANY or a == e for a, e in zip(actual, expected)), (actual, expected)
+
+
+def first_output_shape(model):
+    return model.output_shape if not isinstance(model.output_shape, list) else model.output_shape[0]
 
 
 def random_images(shape, batch=2):
@@ -78,8 +124,7 @@ def test_default_build_matches_registry(name, flag_automatic_names):
         model = models.get_model(name)
     assert model.count_params() == info.params
     assert model.input_shape[1:] == info.input_shape
-    outputs = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
-    assert outputs[0] == (None, info.classes)
+    assert_shape(first_output_shape(model), expected_output_shape(info, info.input_shape))
     automatic = [layer.name for layer in all_layers(model) if layer.name.startswith(AUTO_PREFIX)]
     assert automatic == [], f"{name} has automatically named layers: {automatic[:10]}"
     assert info.preprocessing in models.preprocessing.MODES
@@ -95,7 +140,8 @@ def test_small_input_build_taps_and_keras_file_round_trip(name, tmp_path):
     model = models.get_model(name, input_shape=shape, classes=7)
     images = random_images(shape)
     expected = keras.ops.convert_to_numpy(model(images, training=False))  # eager: no graph tracing
-    assert expected.shape == (2, 7)
+    assert_shape(first_output_shape(model), expected_output_shape(info, shape, classes=7))
+    assert_shape(expected.shape, (2,) + expected_output_shape(info, shape, classes=7)[1:])
     assert np.all(np.isfinite(expected))
     if info.taps:
         extractor = models.feature_extractor(model, [tap.level for tap in info.taps])
@@ -112,7 +158,45 @@ def test_input_below_minimum_is_refused(name):
     info = models.model_info(name)
     too_small = info.min_size - 1
     with pytest.raises(ValueError, match=rf"too small.*at least {info.min_size}x{info.min_size}"):
-        models.get_model(name, include_top=False, input_shape=(too_small, too_small, info.input_shape[-1]))
+        models.get_model(name, input_shape=(too_small, too_small, info.input_shape[-1]), **headless_kwargs(info))
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_task_is_known_and_backbone_is_registered(name):
+    info = models.model_info(name)  # refuses a backbone that is not registered
+    assert info.task in registry.TASKS
+    assert info.backbone is None or info.backbone in ALL_MODELS
+
+
+def test_registry_refuses_unknown_task_and_bad_backbone():
+    facts = dict(family="test", paper="", input_shape=(32, 32, 3), min_size=32, params=0, preprocessing="unit")
+    with pytest.raises(ValueError, match=r"task must be one of classification, detection, segmentation; got 'pose'"):
+        registry.register("test_pose_head", models.VGG16, task="pose", **facts)
+    for bad in ("VGG-16", 16, ""):
+        with pytest.raises(ValueError, match="backbone must be a registered model's name"):
+            registry.register("test_head", models.VGG16, task="segmentation", backbone=bad, **facts)
+    assert "test_pose_head" not in registry._REGISTRY and "test_head" not in registry._REGISTRY
+
+
+def test_backbone_is_checked_when_the_head_is_looked_up(monkeypatch):
+    facts = dict(family="test", paper="", input_shape=(32, 32, 3), min_size=32, params=0, preprocessing="unit")
+    head = registry.ModelInfo(name="test_head", builder=models.VGG16, task="segmentation", backbone="vgg61", **facts)
+    monkeypatch.setitem(registry._REGISTRY, "test_head", head)
+    with pytest.raises(ValueError, match=r"'test_head' is registered on backbone 'vgg61'.*vgg16"):
+        models.model_info("test_head")
+
+
+def test_sweep_helpers_know_each_task_and_fail_loudly_on_others():
+    info = types.SimpleNamespace(name="m", classes=5, task="classification")
+    assert expected_output_shape(info, (32, 48, 3)) == (None, 5)
+    assert expected_output_shape(info, (32, 48, 3), classes=7, include_top=False, pooling="avg") == (None, ANY)
+    info.task = "segmentation"
+    assert expected_output_shape(info, (32, 48, 3), classes=21) == (None, 32, 48, 21)
+    info.task = "pose"
+    with pytest.raises(pytest.fail.Exception, match="no expected output shape for task 'pose'"):
+        expected_output_shape(info, (32, 48, 3))
+    with pytest.raises(pytest.fail.Exception, match="without its top"):
+        headless_kwargs(info)
 
 
 def test_feature_extractor_finds_backbone_nested_in_sequential():
