@@ -3,7 +3,8 @@
 - ``load(name, split)``: a ``tf.data.Dataset`` of ``(uint8 image, int32 label)``
   from the first local source that has it, else a TFDS download;
   ``info(name)``, ``locate(name, split)``, ``list_datasets()``.
-- ``image_folder(path, ...)``: one sub-folder per class.
+- ``image_folder(path, ...)``: one sub-folder per class; ``folder_split(path, split)``
+  its train / validation / test split (sibling folders or a seeded hold-out).
 - ``pipeline(ds, ...)``: decode → resize → augment → preprocess → batch → prefetch.
 - ``augment``: ``PCALighting``, per-image ``RandomCrop``, presets, ``ten_crop_predict``.
 """
@@ -18,13 +19,13 @@ from keras_cv_course.data.datasets import (
     load_arrays,
     locate,
 )
-from keras_cv_course.data.folders import FolderReport, image_folder
+from keras_cv_course.data.folders import FolderReport, FolderSplit, folder_roots, folder_split, image_folder, is_image_folder
 from keras_cv_course.data.pipeline import pipeline
 from keras_cv_course.data import augment
 from keras_cv_course.data.augment import PCALighting, RandomAffine, RandomCrop, pca_basis, ten_crop, ten_crop_predict
 
 __all__ = [
     "DatasetInfo", "DatasetNotFoundError", "Source", "info", "list_datasets", "load", "load_arrays", "locate",
-    "FolderReport", "image_folder", "pipeline",
+    "FolderReport", "FolderSplit", "folder_roots", "folder_split", "image_folder", "is_image_folder", "pipeline",
     "augment", "PCALighting", "RandomAffine", "RandomCrop", "pca_basis", "ten_crop", "ten_crop_predict",
 ]

@@ -127,3 +127,85 @@ def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, o
     ds.report = report
     ds.file_paths = files
     return ds
+
+
+VALIDATION_FOLDERS = ("validation", "val")
+SPLITS = ("train", "validation", "test")
+
+
+@dataclasses.dataclass
+class FolderSplit:
+    """One split of an image-folder dataset: the dataset, its class names and
+    where it came from (``source``, for the run's record)."""
+
+    dataset: object
+    class_names: list
+    source: str
+
+
+def is_image_folder(path):
+    """Whether ``path`` is a folder of class sub-folders (or of train/ and friends)."""
+    return isinstance(path, (str, os.PathLike)) and os.path.isdir(path)
+
+
+def folder_roots(path):
+    """``{split: folder}`` of an image-folder dataset given as ``path``.
+
+    ``path`` is either a folder with ``train/`` (and optionally ``validation/``
+    or ``val/``, and ``test/``) inside, or a class-per-folder tree itself, whose
+    sibling ``validation/`` (or ``val/``) and ``test/`` folders are used when
+    present (``photos/train`` → ``photos/validation``)."""
+    path = os.path.abspath(os.fspath(path))
+    inside = os.path.join(path, "train")
+    base, parent = (inside, path) if os.path.isdir(inside) else (path, os.path.dirname(path))
+    roots = {"train": base}
+    for name in VALIDATION_FOLDERS:
+        candidate = os.path.join(parent, name)
+        if os.path.isdir(candidate) and candidate != base:
+            roots["validation"] = candidate
+            break
+    test = os.path.join(parent, "test")
+    if os.path.isdir(test) and test != base:
+        roots["test"] = test
+    return roots
+
+
+def folder_split(path, split, *, validation_split=0.2, seed=0, color_mode="rgb", on_error="skip"):
+    """The ``split`` ("train", "validation" or "test") of an image-folder dataset
+    as a ``FolderSplit``.
+
+    Folders found by ``folder_roots`` serve their split. Without a validation
+    folder, "validation" is the last ``validation_split`` of the train folder's
+    files in a shuffled order fixed by ``seed``, and "train" the rest, as Keras'
+    ``image_dataset_from_directory(validation_split=, subset=, seed=)`` splits.
+    Without a test folder, "test" is the validation split. Class names always
+    come from the train folder, so labels mean the same in every split."""
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r} of image folder {path}; expected one of {SPLITS}")
+    roots = folder_roots(path)
+    class_names = scan_folder(roots["train"], on_error=on_error)[2].class_names
+    if split in roots:
+        if split == "train" and "validation" not in roots and validation_split:
+            return _split_part(roots["train"], "train", validation_split, seed, color_mode, class_names, on_error)
+        ds = image_folder(roots[split], color_mode=color_mode, class_names=class_names, on_error=on_error)
+        return FolderSplit(ds, class_names, roots[split])
+    if "validation" in roots:
+        return folder_split(path, "validation", color_mode=color_mode, on_error=on_error)
+    if not validation_split:
+        raise ValueError(f"{roots['train']} has no validation folder beside it and validation_split is 0: "
+                         "nothing to validate on")
+    return _split_part(roots["train"], "validation", validation_split, seed, color_mode, class_names, on_error)
+
+
+def _split_part(root, part, validation_split, seed, color_mode, class_names, on_error):
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"validation_split must lie strictly between 0 and 1; got {validation_split!r}")
+    ds = image_folder(root, color_mode=color_mode, class_names=class_names, on_error=on_error, shuffle=True, seed=seed)
+    total = len(ds.file_paths)
+    held_out = int(round(total * validation_split))
+    if held_out < 1 or held_out >= total:
+        raise ValueError(f"validation_split {validation_split} of the {total} images of {root} leaves no "
+                         f"{'validation' if held_out < 1 else 'training'} image")
+    subset = ds.skip(total - held_out) if part == "validation" else ds.take(total - held_out)
+    share = f"{held_out} of {total}" if part == "validation" else f"{total - held_out} of {total}"
+    return FolderSplit(subset, class_names, f"{root} ({part}: {share} images, seed {seed})")

@@ -70,6 +70,19 @@ def _csv_cell(value):
     return str(value)
 
 
+def inside_run_dir(run_dir, relative):
+    """``run_dir/relative`` when it resolves inside ``run_dir``; a path recorded
+    in a run directory (absolute, or climbing out with ``..``) that points
+    elsewhere is refused, so a doctored ``state.json`` can neither load nor
+    delete a file outside the run."""
+    root = os.path.realpath(run_dir)
+    path = os.path.realpath(os.path.join(root, str(relative)))
+    if os.path.isabs(str(relative)) or os.path.commonpath([root, path]) != root:
+        raise ValueError(f"{os.path.join(run_dir, STATE_FILE)} names {relative!r}, which is outside the run directory; "
+                         "refusing to use it")
+    return path
+
+
 def read_state(run_dir):
     """The resume state of ``run_dir`` (dict), or None when there is none."""
     path = os.path.join(run_dir, STATE_FILE)
@@ -223,7 +236,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             _atomic_copy(os.path.join(self.run_dir, relative), os.path.join(self.run_dir, "best.keras"))
         if previous and previous != relative:
             try:
-                os.remove(os.path.join(self.run_dir, previous))
+                os.remove(inside_run_dir(self.run_dir, previous))
             except FileNotFoundError:
                 pass
 
@@ -243,7 +256,8 @@ def _is_number(value):
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """Prints one line per epoch: losses, accuracies, learning rate and timing."""
+    """Prints one line per epoch: losses and metrics (training first, then
+    validation), learning rate and timing."""
 
     def __init__(self, epochs, print_fn=None):
         super().__init__()
@@ -254,12 +268,45 @@ class EpochProgress(keras.callbacks.Callback):
         logs = logs or {}
         width = len(str(self.epochs))
         parts = [f"epoch {epoch + 1:>{width}}/{self.epochs}"]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_top5_accuracy"):
-            if key in logs:
-                parts.append(f"{key} {float(logs[key]):.4f}")
+        shown = [key for key in logs if key not in ("epoch_seconds", "train_seconds", "learning_rate") and _is_number(logs[key])]
+        for key in sorted(shown, key=lambda key: key.startswith("val_")):
+            parts.append(f"{key} {float(logs[key]):.4f}")
         lr = _learning_rate(self.model)
         if lr is not None:
             parts.append(f"lr {lr:.2e}")
         if "epoch_seconds" in logs:
             parts.append(f"{float(logs['epoch_seconds']):.1f}s (train total {float(logs['train_seconds']):.1f}s)")
+        self.print_fn("  ".join(parts))
+
+
+class StepProgress(keras.callbacks.Callback):
+    """Progress inside long epochs: a line with the step, the running loss and
+    metrics and the seconds so far, at most every ``every_seconds`` (or every
+    ``every_steps`` steps when given), so a 10-minute epoch is not silent."""
+
+    def __init__(self, epochs, steps, *, every_seconds=10.0, every_steps=None, print_fn=None):
+        super().__init__()
+        self.epochs, self.steps = epochs, steps
+        self.every_seconds, self.every_steps = every_seconds, every_steps
+        self.print_fn = print_fn or (lambda line: print(line, flush=True))
+        self._epoch = 0
+        self._start = self._last = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._start = self._last = time.perf_counter()
+
+    def _due(self, step, now):
+        if self.every_steps:
+            return step % self.every_steps == 0
+        return now - self._last >= self.every_seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        now, step = time.perf_counter(), batch + 1
+        if self._start is None or step >= self.steps or not self._due(step, now):
+            return
+        self._last = now
+        parts = [f"  epoch {self._epoch + 1}/{self.epochs} step {step}/{self.steps}"]
+        parts += [f"{key} {float(value):.4f}" for key, value in (logs or {}).items() if _is_number(value)]
+        parts.append(f"{now - self._start:.1f}s")
         self.print_fn("  ".join(parts))

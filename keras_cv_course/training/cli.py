@@ -3,10 +3,13 @@
     kcc train                                   # LeNet-5 on Fashion-MNIST, report in runs/
     kcc train fashion_vgg --dataset fashion_mnist --epochs 12 --schedule onecycle --augment fashion
     kcc train lenet5 --run-dir runs/x --resume  # continue a killed run
+    kcc train model.keras --dataset photos/train  # an image folder; photos/validation validates
+    kcc train lenet5 --dataset photos --task binary --validation-split 0.2
     kcc evaluate runs/x --dataset fashion_mnist [--ten-crop]
     kcc predict runs/x/best.keras shirt.png boot.png
 """
 
+import dataclasses
 import json
 import os
 import shlex
@@ -17,14 +20,21 @@ SAMPLE_DATASET = "fashion_mnist_sample"
 
 
 def add_commands(subparsers):
+    from keras_cv_course.tasks import TASK_NAMES
     from keras_cv_course.training.fit import OPTIMIZERS
     from keras_cv_course.training.schedules import SCHEDULES
     from keras_cv_course.training.strategy import STRATEGIES
 
     train = subparsers.add_parser("train", help="train a registered model on a dataset and write a report")
-    train.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"registered model name (default {DEFAULT_MODEL})")
+    train.add_argument("model", nargs="?", default=DEFAULT_MODEL,
+                       help=f"registered model name or a .keras file (default {DEFAULT_MODEL})")
     train.add_argument("--dataset", default=None,
-                       help=f"dataset name (default {DEFAULT_DATASET} when its files are present, else {SAMPLE_DATASET})")
+                       help=f"dataset name or image folder (one sub-folder per class; a sibling validation/ folder "
+                            f"validates) (default {DEFAULT_DATASET} when its files are present, else {SAMPLE_DATASET})")
+    train.add_argument("--task", choices=TASK_NAMES, default=None,
+                       help="default: the model's registered task, else inferred from its output and the labels")
+    train.add_argument("--validation-split", type=float, default=0.2,
+                       help="share of an image folder held out for validation when no validation/ folder is beside it")
     train.add_argument("--data-dir", default=None, help="folder with the data (see keras_cv_course.data.load)")
     train.add_argument("--epochs", type=int, default=12)
     train.add_argument("--batch-size", type=int, default=128, help="per replica; global = this × replicas")
@@ -39,6 +49,8 @@ def add_commands(subparsers):
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--finetune-from", default=None, help=".keras file or run directory to start from")
     train.add_argument("--freeze-until", default=None, help="freeze every layer before this one (e.g. block5_conv1)")
+    train.add_argument("--progress-seconds", type=float, default=10.0,
+                       help="a progress line inside an epoch at most this often (0: per-epoch lines only)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(func=run_train)
 
@@ -46,17 +58,18 @@ def add_commands(subparsers):
     evaluate.add_argument("model", help="run directory (its best.keras) or a .keras file")
     evaluate.add_argument("--dataset", default=None, help="default: the dataset the run was trained on")
     evaluate.add_argument("--data-dir", default=None)
-    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--split", default="test", help="test (an image folder without test/ uses its validation split)")
     evaluate.add_argument("--ten-crop", action="store_true", help="average the predictions of ten crops (corners, centre, mirrored)")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.set_defaults(func=run_evaluate)
 
-    predict = subparsers.add_parser("predict", help="top-k classes of images")
+    predict = subparsers.add_parser("predict", help="top-k classes (or labels above the threshold) of images")
     predict.add_argument("model", help="a .keras file, a run directory, or a registered name with trained weights (lenet5)")
     predict.add_argument("images", nargs="+")
     predict.add_argument("--top", type=int, default=3)
     predict.add_argument("--dataset", default=None, help="dataset whose class names to print (default: the run's)")
+    predict.add_argument("--out", default=None, help="segmentation: folder for the predicted masks (PNG, class ids)")
     predict.set_defaults(func=run_predict)
 
 
@@ -84,15 +97,26 @@ def run_train(args):
         else:
             print(f"training on the full {DEFAULT_DATASET} (no --dataset given)")
     lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 3e-3)
-    run_dir = args.run_dir or os.path.join("runs", f"{args.model}-{dataset}")
+    run_dir = args.run_dir or os.path.join("runs", f"{_short_name(args.model)}-{_short_name(dataset)}")
     result = fit(
-        args.model, dataset, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+        args.model, dataset, task=args.task, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=lr, schedule=args.schedule, augment=args.augment, strategy=args.strategy, run_dir=run_dir,
         resume=args.resume, seed=args.seed, weight_decay=args.weight_decay, finetune_from=args.finetune_from,
-        freeze_until=args.freeze_until, data_dir=args.data_dir, verbose=not args.quiet,
+        freeze_until=args.freeze_until, data_dir=args.data_dir, validation_split=args.validation_split,
+        verbose=not args.quiet, progress_seconds=args.progress_seconds,
         command=train_command(args, dataset, lr, run_dir),
     )
     return 0 if result.model is not None else 1
+
+
+def _short_name(spec):
+    """A model or dataset argument as a run-directory name part (a path's last
+    folder, a .keras file's stem)."""
+    spec = os.path.normpath(str(spec))
+    base = os.path.basename(spec)
+    if base in ("train", "training") and os.path.dirname(spec):
+        base = os.path.basename(os.path.dirname(spec))
+    return os.path.splitext(base)[0] if base.endswith(".keras") else base
 
 
 def train_command(args, dataset, lr, run_dir):
@@ -101,8 +125,11 @@ def train_command(args, dataset, lr, run_dir):
     parts = ["kcc", "train", args.model, "--dataset", dataset, "--epochs", str(args.epochs),
              "--batch-size", str(args.batch_size), "--lr", f"{lr:g}", "--optimizer", args.optimizer,
              "--schedule", args.schedule, "--strategy", args.strategy, "--seed", str(args.seed), "--run-dir", run_dir]
-    for option, value in (("--augment", args.augment), ("--weight-decay", args.weight_decay), ("--data-dir", args.data_dir),
-                          ("--finetune-from", args.finetune_from), ("--freeze-until", args.freeze_until)):
+    if os.path.isdir(str(dataset)):
+        parts += ["--validation-split", f"{args.validation_split:g}"]
+    for option, value in (("--task", args.task), ("--augment", args.augment), ("--weight-decay", args.weight_decay),
+                          ("--data-dir", args.data_dir), ("--finetune-from", args.finetune_from),
+                          ("--freeze-until", args.freeze_until)):
         if value is not None:
             parts += [option, str(value)]
     return " ".join(shlex.quote(part) for part in parts)
@@ -119,19 +146,34 @@ def _run_config(path):
     return {}
 
 
-def load_any_model(spec):
-    """``(model, preprocessing mode, dataset name)`` from a run directory, a .keras
-    file or a registered name with trained weights."""
+@dataclasses.dataclass
+class LoadedModel:
+    """A model to evaluate or predict with, and what its run recorded."""
+
+    model: object
+    preprocessing: str
+    dataset: str = None
+    class_names: list = None
+    task: dict = None
+    validation_split: float = 0.2
+    seed: int = 0
+
+
+def load_run(spec):
+    """A ``LoadedModel`` from a run directory, a .keras file or a registered
+    name with trained weights. Loading needs nothing beyond ``import
+    keras_cv_course``: the package registers everything it saves."""
     import keras
 
-    import keras_cv_course.metrics  # noqa: F401 - registers the custom metrics
-    import keras_cv_course.training.schedules  # noqa: F401 - registers the schedules
+    import keras_cv_course  # noqa: F401 - registers the package's Keras objects
     from keras_cv_course.training.fit import _model_path
 
     if os.path.exists(spec):
         path = _model_path(spec)
         config = _run_config(path)
-        return keras.models.load_model(path), config.get("preprocessing", "unit"), config.get("dataset")
+        return LoadedModel(keras.models.load_model(path), config.get("preprocessing", "unit"), config.get("dataset"),
+                           config.get("class_names"), config.get("task"), config.get("validation_split") or 0.2,
+                           config.get("seed") or 0)
     from keras_cv_course.models import get_model, model_info
 
     info = model_info(spec)
@@ -140,47 +182,84 @@ def load_any_model(spec):
     weights_name = next(iter(info.weights))
     weight_spec = info.weights[weights_name]
     model = get_model(spec, weights=weights_name)
-    return model, getattr(weight_spec, "preprocessing", info.preprocessing), getattr(weight_spec, "dataset", None)
+    return LoadedModel(model, getattr(weight_spec, "preprocessing", info.preprocessing), getattr(weight_spec, "dataset", None))
+
+
+def load_any_model(spec):
+    """``(model, preprocessing mode, dataset name)`` of ``load_run(spec)``."""
+    loaded = load_run(spec)
+    return loaded.model, loaded.preprocessing, loaded.dataset
+
+
+def _class_names(loaded, dataset):
+    from keras_cv_course import data
+
+    if loaded.class_names and (dataset is None or dataset == loaded.dataset):
+        return list(loaded.class_names)
+    if dataset and not data.is_image_folder(dataset):
+        return list(data.info(dataset).class_names)
+    if dataset:
+        return data.folder_split(dataset, "train", validation_split=0).class_names
+    return None
+
+
+def _task_of(loaded):
+    from keras_cv_course.tasks import get_task
+
+    return get_task(loaded.task or "classification").bind(loaded.model)
+
+
+def _evaluation_data(loaded, dataset, split, data_dir):
+    from keras_cv_course import data
+
+    if data.is_image_folder(dataset):
+        part = data.folder_split(dataset, "validation" if split == "validation" else split,
+                                 validation_split=loaded.validation_split, seed=loaded.seed)
+        return part.dataset, part.source
+    return data.load(dataset, split, data_dir=data_dir), f"{dataset}/{split}"
 
 
 def run_evaluate(args):
-    import numpy as np
-
     from keras_cv_course import data
-    from keras_cv_course.metrics import classification_summary
 
-    model, mode, trained_on = load_any_model(args.model)
-    dataset = args.dataset or trained_on
+    loaded = load_run(args.model)
+    model, task = loaded.model, _task_of(loaded)
+    dataset = args.dataset or loaded.dataset
     if dataset is None:
         raise ValueError("pass --dataset: the model does not say what it was trained on")
+    if args.ten_crop and task.name != "classification":
+        raise ValueError(f"--ten-crop averages class scores; this is a {task.name} model")
     height, width, channels = model.input_shape[1:]
     # Ten-crop: the crops are taken from the image enlarged by 8/7 (AlexNet's 256 -> 224).
     size = (round(height * 8 / 7), round(width * 8 / 7)) if args.ten_crop else (height, width)
-    ds = data.pipeline(data.load(dataset, args.split, data_dir=args.data_dir), image_size=size,
-                       batch_size=args.batch_size, training=False, preprocess=mode, channels=channels)
-    labels, scores = [], []
-    for images, batch_labels in ds:
-        if args.ten_crop:
-            scores.append(data.ten_crop_predict(model, images, (height, width)))
-        else:
-            scores.append(np.asarray(model(images, training=False)))
-        labels.append(np.asarray(batch_labels))
-    summary = classification_summary(np.concatenate(labels), np.concatenate(scores), list(data.info(dataset).class_names))
+    source, described = _evaluation_data(loaded, dataset, args.split, args.data_dir)
+    ds = data.pipeline(source, image_size=size, batch_size=args.batch_size, training=False,
+                       preprocess=loaded.preprocessing, channels=channels)
+    if args.ten_crop:
+        model = _TenCrop(model, (height, width))
+    summary = task.evaluate(model, ds, _class_names(loaded, dataset))
     if args.json:
-        print(json.dumps(summary, indent=1))
+        print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_curve") and k != "pr_curves"}, indent=1))
         return 0
     crops = " (ten-crop)" if args.ten_crop else ""
-    print(f"{args.model} on {dataset}/{args.split}{crops}: {summary['samples']:,} images")
-    print(f"  top-1 accuracy       {summary['top1_accuracy']:.4f}   error rate {summary['error_rate']:.4f}")
-    if summary["top5_accuracy"] is not None:
-        print(f"  top-5 accuracy       {summary['top5_accuracy']:.4f}   top-5 error {summary['top5_error']:.4f}")
-    print(f"  balanced error rate  {summary['balanced_error_rate']:.4f}")
-    if "roc_auc" in summary:
-        print(f"  ROC AUC              {summary['roc_auc']:.4f}")
-    print("  per-class accuracy:")
-    for name, value in summary["per_class_accuracy"].items():
+    print(f"{args.model} on {described}{crops}: {task.headline(summary)}")
+    per_class = summary.get("per_class_accuracy") or summary.get("per_class") or {}
+    for name, value in per_class.items():
+        value = value.get("average_precision") if isinstance(value, dict) else value
         print(f"    {name:<14} {'–' if value is None else f'{value:.4f}'}")
     return 0
+
+
+class _TenCrop:
+    """A callable model that averages its predictions over AlexNet's ten crops."""
+
+    def __init__(self, model, crop_size):
+        self.model, self.crop_size = model, crop_size
+
+    def __call__(self, images, training=False):
+        from keras_cv_course import data
+
+        return data.ten_crop_predict(self.model, images, self.crop_size)
 
 
 def read_image(path, channels, size):
@@ -197,18 +276,52 @@ def read_image(path, channels, size):
 def run_predict(args):
     import numpy as np
 
-    from keras_cv_course import data
     from keras_cv_course.models import preprocess_input
 
-    model, mode, trained_on = load_any_model(args.model)
-    dataset = args.dataset or trained_on
+    loaded = load_run(args.model)
+    model, task = loaded.model, _task_of(loaded)
     height, width, channels = model.input_shape[1:]
-    names = list(data.info(dataset).class_names) if dataset else None
+    names = _class_names(loaded, args.dataset)
     batch = np.stack([read_image(path, channels, (height, width)) for path in args.images])
-    probs = np.asarray(model(preprocess_input(batch, mode), training=False))
-    k = min(args.top, probs.shape[1])
+    outputs = np.asarray(model(preprocess_input(batch, loaded.preprocessing), training=False))
+    if task.name == "segmentation":
+        return _print_masks(args, outputs.argmax(axis=-1), names)
+    probs = task.probabilities(outputs)
     for path, row in zip(args.images, probs):
-        best = np.argsort(-row)[:k]
-        shown = ", ".join(f"{names[i] if names else i} {row[i]:.3f}" for i in best)
-        print(f"{path}: {shown}")
+        print(f"{path}: {_predicted_classes(task, row, names, args.top)}")
+    return 0
+
+
+def _predicted_classes(task, row, names, top):
+    """One image's prediction as text: top-k classes, or the labels above the
+    threshold for multi-label, or both classes' probabilities for binary."""
+    import numpy as np
+
+    def label(index):
+        return names[index] if names else str(index)
+
+    if task.kind == "binary":
+        positive = float(row[0])
+        ranked = sorted(((positive, 1), (1.0 - positive, 0)), reverse=True)
+        return ", ".join(f"{label(i)} {p:.3f}" for p, i in ranked)
+    if task.kind == "multilabel":
+        chosen = [i for i in np.argsort(-row) if row[i] >= task.threshold]
+        return ", ".join(f"{label(i)} {row[i]:.3f}" for i in chosen) or f"no label above {task.threshold:g}"
+    best = np.argsort(-row)[: min(top, len(row))]
+    return ", ".join(f"{label(i)} {row[i]:.3f}" for i in best)
+
+
+def _print_masks(args, masks, names):
+    """Write each predicted mask as a PNG of class ids and print its class shares."""
+    import numpy as np
+    from PIL import Image
+
+    out = args.out or "."
+    os.makedirs(out, exist_ok=True)
+    for path, mask in zip(args.images, masks):
+        target = os.path.join(out, os.path.splitext(os.path.basename(path))[0] + "_mask.png")
+        Image.fromarray(mask.astype(np.uint8)).save(target)
+        ids, counts = np.unique(mask, return_counts=True)
+        shares = ", ".join(f"{names[i] if names else i} {c / mask.size:.1%}" for i, c in zip(ids, counts))
+        print(f"{path}: {target} ({shares})")
     return 0
