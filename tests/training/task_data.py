@@ -88,10 +88,18 @@ def model(kind):
         x = layers.Flatten(name="flatten")(x)
         outputs = layers.Dense(10, activation="sigmoid", name="predictions")(x)
         return keras.Model(inputs, outputs, name="pair_tagger")
+    # A two-scale FCN in miniature: coarse class scores from a 7×7 map with a
+    # 28×28 receptive field, upsampled ×4 and added to fine per-pixel scores.
     inputs = keras.Input((28, 28, 1), name="input_layer")
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv2")(x)
-    outputs = layers.Conv2D(11, 1, activation="softmax", name="masks")(x)
+    fine = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D(name="pool1")(fine)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(name="pool2")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Conv2D(64, 7, padding="same", activation="relu", name="context")(x)
+    coarse = layers.UpSampling2D(4, interpolation="bilinear", name="upscore")(layers.Conv2D(11, 1, name="score")(x))
+    scores = layers.Add(name="fuse")([coarse, layers.Conv2D(11, 1, name="score_fine")(fine)])
+    outputs = layers.Softmax(name="masks")(scores)
     return keras.Model(inputs, outputs, name="pixel_classifier")
 
 

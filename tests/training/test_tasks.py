@@ -19,13 +19,16 @@ from keras_cv_course.training import fit
 from keras_cv_course.training.callbacks import StepProgress, read_history_csv
 
 COMMON_LAYOUT = {"best.keras", "last.keras", "history.csv", "logs", "report.json", "report.md", "state.json",
-                 "checkpoints", "confusion_matrix.png", "learning_curve_loss.png"}
+                 "checkpoints", "learning_curve_loss.png"}
+TASK_FIGURES = {"one_hot": {"confusion_matrix.png", "learning_curve_accuracy.png"},
+                "multilabel": {"pr_curves.png", "learning_curve_auc.png"},
+                "segmentation": {"confusion_matrix.png", "segmentation_examples.png", "learning_curve_mean_iou.png"}}
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("task_runs")
-    return {kind: task_data.train(kind, str(root / kind), epochs=2) for kind in ("one_hot", "multilabel", "segmentation")}
+    return {kind: task_data.train(kind, str(root / kind), epochs=3) for kind in ("one_hot", "multilabel", "segmentation")}
 
 
 def _report(run):
@@ -36,8 +39,8 @@ def _report(run):
 def test_every_task_writes_the_same_run_directory_layout(runs):
     for kind, run in runs.items():
         names = set(os.listdir(run.run_dir))
-        assert COMMON_LAYOUT <= names, (kind, COMMON_LAYOUT - names)
-        assert [row["epoch"] for row in read_history_csv(os.path.join(run.run_dir, "history.csv"))] == [0, 1]
+        assert COMMON_LAYOUT | TASK_FIGURES[kind] <= names, (kind, COMMON_LAYOUT | TASK_FIGURES[kind] - names)
+        assert [row["epoch"] for row in read_history_csv(os.path.join(run.run_dir, "history.csv"))] == [0, 1, 2]
         assert os.listdir(os.path.join(run.run_dir, "logs", "train"))
         assert keras.saving.load_model(os.path.join(run.run_dir, "best.keras")).output_shape == run.model.output_shape
 
@@ -59,15 +62,20 @@ def test_multilabel_reports_average_precision_and_pr_curves(runs, tmp_path, caps
     assert "val_auc" in run.history[-1]
     evaluation = report["evaluation"]
     assert evaluation["samples"] == 1000
-    assert 0.3 < evaluation["mean_average_precision"] <= 1.0  # chance is 0.19 (1.9 of 10 labels per image)
+    assert 0.5 < evaluation["mean_average_precision"] <= 1.0  # random scores give about 0.19 (1.9 labels of 10)
     assert os.path.exists(os.path.join(run.run_dir, "pr_curves.png"))
     assert "mean average precision" in open(os.path.join(run.run_dir, "report.md")).read()
-    image, hot = task_data.pairs("test")
+    images, _ = task_data.pairs("test")
+    best = keras.saving.load_model(os.path.join(run.run_dir, "best.keras"))
+    scores = np.asarray(best(images[:50] / 255.0))
+    index = int(np.argmax(scores.max(axis=1)))
     path = tmp_path / "pair.png"
-    Image.fromarray(image[0][..., 0]).save(path)
+    Image.fromarray(images[index][..., 0]).save(path)
     assert kcc(["predict", run.run_dir, str(path)]) == 0
-    shown = capsys.readouterr().out
-    assert any(name in shown for name in task_data.class_names("multilabel"))
+    shown = capsys.readouterr().out.split(": ", 1)[1]
+    names = task_data.class_names("multilabel")
+    expected = {names[i] for i in np.nonzero(scores[index] > 0.5)[0]}
+    assert expected and {part.rsplit(" ", 1)[0] for part in shown.strip().split(", ")} == expected
 
 
 def test_segmentation_reports_mean_iu_and_examples(runs):
@@ -77,8 +85,9 @@ def test_segmentation_reports_mean_iu_and_examples(runs):
     evaluation = report["evaluation"]
     _, truth = task_data.masks("test")
     assert evaluation["pixels"] == truth.size
-    # After two epochs the pixels' item-vs-background split is learnt: background IU is high.
-    assert evaluation["per_class_iou"]["background"] > 0.9
+    # Background is half the pixels; calling every pixel background would give
+    # mean IU about 0.5 / 11 = 0.05. Three epochs learn items and their classes.
+    assert evaluation["per_class_iou"]["background"] > 0.7 and evaluation["mean_iou"] > 0.2
     assert evaluation["mean_iou"] == pytest.approx(run.history[-1]["val_mean_iou"], abs=0.02)
     assert os.path.exists(os.path.join(run.run_dir, "segmentation_examples.png"))
     assert "mean IU" in open(os.path.join(run.run_dir, "report.md")).read()
