@@ -5,7 +5,9 @@
   ``info(name)``, ``locate(name, split)``, ``list_datasets()``.
 - ``image_folder(path, ...)``: one sub-folder per class; ``folder_split(path, split)``
   its train / validation / test split (sibling folders or a seeded hold-out).
-- ``pipeline(ds, ...)``: decode → resize → augment → preprocess → batch → prefetch.
+- ``pipeline(ds, ...)``: decode → resize → augment → preprocess → batch → prefetch, for
+  ``(image, label)``, ``(image, one-hot/multi-hot vector)``, ``(image, mask)`` and
+  ``(image, {"boxes", "classes"})`` elements; masks and boxes move with every geometric step.
 - ``augment``: ``PCALighting``, per-image ``RandomCrop``, presets, ``ten_crop_predict``.
 """
 

@@ -19,6 +19,17 @@ crop); this module adds only what it lacks:
 ``preset(name, ...)`` returns the layer lists of the named augmentations:
 ``"alexnet"``, ``"image_data_generator"``, ``"cifar"``, ``"fashion"``.
 All layers take images in the 0..255 pixel range (float or uint8).
+
+Boxes and masks: ``RandomCrop`` and ``RandomAffine`` also take the dict of
+Keras' preprocessing layers, ``{"images", "bounding_boxes": {"boxes",
+"labels"}, "segmentation_masks"}`` (``bounding_box_format=`` set on the layer),
+and move boxes and masks with the pixels: boxes are mapped (the crop offset, or
+the affine map of the four corners and their enclosing box), clipped to the
+image, and a box whose clipped area is 0 gets label -1 and coordinates 0
+(boxes that already have label -1 are padding and stay 0); masks are resampled
+by nearest neighbour and filled with 0. ``PCALighting`` changes colours only
+(``geometric = False``). Box coordinates are continuous: pixel ``i`` covers
+``[i, i + 1)``, so a box ``(x1, y1, x2, y2)`` covers pixels ``x1 .. x2 - 1``.
 """
 
 import dataclasses
@@ -27,6 +38,7 @@ import math
 import keras
 import numpy as np
 from keras import layers, ops
+from keras.utils import bounding_boxes as box_utils
 
 # The ImageNet eigen-basis of fb.resnet.torch / Krizhevsky 2012, in 0..255 pixel units.
 # Columns of IMAGENET_EIGVEC are the eigenvectors (R, G, B components).
@@ -44,16 +56,39 @@ class RandomCrop(layers.Layer):
     32×32 crop, i.e. a random shift of up to 4 pixels). With ``training=False``
     the layer returns the center crop (of the padded image), so with padding and
     an unchanged size inference is the identity.
+
+    Called with a dict ``{"images", "bounding_boxes", "segmentation_masks"}``
+    (Keras' convention; ``bounding_box_format`` must then be set), boxes are
+    shifted by each image's offset and clipped (a box left with no area gets
+    label -1 and coordinates 0) and masks take the same window (zero padded).
     """
 
-    def __init__(self, height, width, padding=0, seed=None, **kwargs):
+    geometric = True
+
+    def __init__(self, height, width, padding=0, seed=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)
         self.height, self.width, self.padding, self.seed = int(height), int(width), int(padding), seed
+        self.bounding_box_format = bounding_box_format
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = False
 
-    def call(self, images, training=True):
-        images = ops.convert_to_tensor(images)
+    def call(self, data, training=True):
+        if not isinstance(data, dict):
+            return self._crop(ops.convert_to_tensor(data), training)[0]
+        images, extras = _split_targets(data)
+        images, (top, left), (in_h, in_w) = self._crop(images, training)
+        out = {**data, "images": images}
+        if extras["masks"] is not None:
+            out["segmentation_masks"] = self._crop(extras["masks"], training, (top, left))[0]
+        if extras["boxes"] is not None:
+            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], in_h - 2 * self.padding, in_w - 2 * self.padding)
+            shift = ops.stack([left, top, left, top], axis=-1)[:, None, :]
+            boxes = boxes + float(self.padding) - ops.cast(shift, boxes.dtype)
+            out["bounding_boxes"] = _boxes_from_xyxy(self, boxes, labels, self.height, self.width)
+        return out
+
+    def _crop(self, images, training, offsets=None):
+        """Crop (N, H, W, C) or (H, W, C) images; returns (crops, (top, left) per image, padded (H, W))."""
         unbatched = len(images.shape) == 3
         if unbatched:
             images = ops.expand_dims(images, 0)
@@ -65,12 +100,9 @@ class RandomCrop(layers.Layer):
             raise ValueError(f"RandomCrop needs static image height and width; got shape {images.shape}")
         if in_h < self.height or in_w < self.width:
             raise ValueError(f"RandomCrop of {self.height}x{self.width} from smaller images {in_h}x{in_w}")
+        n = ops.shape(images)[0]
         if training:
-            n = ops.shape(images)[0]
-            top = ops.cast(keras.random.uniform((n,), 0.0, in_h - self.height + 1.0, seed=self.seed_generator), "int32")
-            left = ops.cast(keras.random.uniform((n,), 0.0, in_w - self.width + 1.0, seed=self.seed_generator), "int32")
-            top = ops.minimum(top, in_h - self.height)
-            left = ops.minimum(left, in_w - self.width)
+            top, left = offsets if offsets is not None else self._offsets(n, in_h, in_w)
             rows = top[:, None] + ops.arange(self.height, dtype="int32")[None, :]
             cols = left[:, None] + ops.arange(self.width, dtype="int32")[None, :]
             # One gather of the h*w flat pixel indices of each image's window.
@@ -79,15 +111,73 @@ class RandomCrop(layers.Layer):
             pixels = ops.reshape(images, (-1, in_h * in_w, channels))
             images = ops.reshape(_batched_gather(pixels, flat), (-1, self.height, self.width, channels))
         else:
-            top, left = (in_h - self.height) // 2, (in_w - self.width) // 2
-            images = images[:, top: top + self.height, left: left + self.width, :]
-        return images[0] if unbatched else images
+            t, l = (in_h - self.height) // 2, (in_w - self.width) // 2
+            images = images[:, t: t + self.height, l: l + self.width, :]
+            top, left = ops.full((n,), t, dtype="int32"), ops.full((n,), l, dtype="int32")
+        return (images[0] if unbatched else images), (top, left), (in_h, in_w)
+
+    def _offsets(self, n, in_h, in_w):
+        top = ops.cast(keras.random.uniform((n,), 0.0, in_h - self.height + 1.0, seed=self.seed_generator), "int32")
+        left = ops.cast(keras.random.uniform((n,), 0.0, in_w - self.width + 1.0, seed=self.seed_generator), "int32")
+        return ops.minimum(top, in_h - self.height), ops.minimum(left, in_w - self.width)
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            return {**input_shape, **{key: self.compute_output_shape(input_shape[key])
+                                      for key in ("images", "segmentation_masks") if key in input_shape}}
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width, "padding": self.padding, "seed": self.seed}
+        return {**super().get_config(), "height": self.height, "width": self.width, "padding": self.padding,
+                "seed": self.seed, "bounding_box_format": self.bounding_box_format}
+
+
+def _split_targets(data):
+    """Images (batched, 4-D) and the optional boxes dict / masks of a Keras-style dict."""
+    unknown = set(data) - {"images", "bounding_boxes", "segmentation_masks", "labels"}
+    if unknown:
+        raise ValueError(f"Unknown keys {sorted(unknown)}; expected images, bounding_boxes, segmentation_masks, labels")
+    images = ops.convert_to_tensor(data["images"])
+    if len(images.shape) != 4:
+        raise ValueError(f"Boxes and masks need batched images (N, H, W, C); got shape {images.shape}")
+    masks = data.get("segmentation_masks")
+    if masks is not None:
+        masks = ops.convert_to_tensor(masks)
+        if len(masks.shape) != 4:
+            raise ValueError(f"segmentation_masks must be (N, H, W, C) like the images; got shape {masks.shape}")
+    return images, {"boxes": data.get("bounding_boxes"), "masks": masks}
+
+
+def _boxes_to_xyxy(layer, bounding_boxes, height, width):
+    """(N, M, 4) float32 xyxy pixel boxes and the labels of ``bounding_boxes`` in ``layer``'s format."""
+    if not layer.bounding_box_format:
+        raise ValueError(
+            f"{type(layer).__name__} got 'bounding_boxes' but has no bounding_box_format; "
+            "pass e.g. bounding_box_format='xyxy' to the layer."
+        )
+    boxes = ops.cast(bounding_boxes["boxes"], "float32")
+    if len(boxes.shape) != 3 or boxes.shape[-1] != 4:
+        raise ValueError(f"bounding_boxes['boxes'] must be (N, M, 4) for batched images; got shape {boxes.shape}")
+    if layer.bounding_box_format != "xyxy":
+        boxes = box_utils.convert_format(boxes, source=layer.bounding_box_format, target="xyxy",
+                                         height=height, width=width)
+    return boxes, bounding_boxes["labels"]
+
+
+def _boxes_from_xyxy(layer, boxes, labels, height, width):
+    """Clip xyxy pixel boxes to a ``height`` × ``width`` image, drop (label -1, box 0) the
+    ones left with no area or that were padding, and convert to ``layer``'s format."""
+    labels = ops.convert_to_tensor(labels)
+    padding = labels < 0
+    clipped = box_utils.clip_to_image_size({"boxes": boxes, "labels": labels}, height=height, width=width,
+                                           bounding_box_format="xyxy")
+    keep = ops.logical_and(clipped["labels"] >= 0, ops.logical_not(padding))
+    labels = ops.where(keep, labels, ops.cast(-1, labels.dtype))
+    boxes = ops.where(keep[..., None], clipped["boxes"], 0.0)
+    if layer.bounding_box_format != "xyxy":
+        boxes = box_utils.convert_format(boxes, source="xyxy", target=layer.bounding_box_format,
+                                         height=height, width=width)
+    return {"boxes": boxes, "labels": labels}
 
 
 def _batched_gather(values, indices):
@@ -118,14 +208,25 @@ class RandomAffine(layers.Layer):
     layer composes them, so the image is interpolated once instead of four
     times (less blur, ImageDataGenerator's exact composition, and about 4× less
     work). Inference is the identity.
+
+    Called with a dict ``{"images", "bounding_boxes", "segmentation_masks"}``
+    (``bounding_box_format`` must then be set), each box's four corners go
+    through the same map, the box becomes their enclosing box, clipped to the
+    image (no area left: label -1, coordinates 0); a rotated or sheared box is
+    therefore larger than the object it holds. Masks are resampled by nearest
+    neighbour with the same ``fill_mode`` (``"constant"``: filled with 0).
     """
 
+    geometric = True
+
     def __init__(self, rotation_range=0.0, width_shift_range=0.0, height_shift_range=0.0, shear_range=0.0,
-                 zoom_range=0.0, fill_mode="nearest", fill_value=0.0, interpolation="bilinear", seed=None, **kwargs):
+                 zoom_range=0.0, fill_mode="nearest", fill_value=0.0, interpolation="bilinear", seed=None,
+                 bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)
         self.rotation_range, self.width_shift_range, self.height_shift_range = float(rotation_range), float(width_shift_range), float(height_shift_range)
         self.shear_range, self.zoom_range = float(shear_range), float(zoom_range)
         self.fill_mode, self.fill_value, self.interpolation, self.seed = fill_mode, float(fill_value), interpolation, seed
+        self.bounding_box_format = bounding_box_format
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _uniform(self, n, bound):
@@ -157,19 +258,42 @@ class RandomAffine(layers.Layer):
             out = ops.matmul(out, factor)
         return out
 
-    def call(self, images, training=True):
-        images = ops.cast(images, "float32")
+    def call(self, data, training=True):
+        if isinstance(data, dict):
+            return self._call_targets(data, training)
+        images = ops.cast(data, "float32")
         if not training:
             return images
         unbatched = len(images.shape) == 3
         batch = ops.expand_dims(images, 0) if unbatched else images
-        n = ops.shape(batch)[0]
-        mat = self.matrices(n, batch.shape[1], batch.shape[2])
-        transform = ops.concatenate([ops.reshape(mat, (-1, 9))[:, :6], ops.zeros((n, 2))], axis=1)
-        out = ops.image.affine_transform(
-            batch, transform, interpolation=self.interpolation, fill_mode=self.fill_mode, fill_value=self.fill_value
-        )
+        mat = self.matrices(ops.shape(batch)[0], batch.shape[1], batch.shape[2])
+        out = self._resample(batch, mat, self.interpolation, self.fill_value)
         return out[0] if unbatched else out
+
+    def _resample(self, batch, mat, interpolation, fill_value):
+        n = ops.shape(batch)[0]
+        transform = ops.concatenate([ops.reshape(mat, (-1, 9))[:, :6], ops.zeros((n, 2))], axis=1)
+        return ops.image.affine_transform(
+            batch, transform, interpolation=interpolation, fill_mode=self.fill_mode, fill_value=fill_value
+        )
+
+    def _call_targets(self, data, training):
+        images, extras = _split_targets(data)
+        images = ops.cast(images, "float32")
+        out = {**data, "images": images}
+        if not training:
+            return out
+        height, width = images.shape[1], images.shape[2]
+        mat = self.matrices(ops.shape(images)[0], height, width)
+        out["images"] = self._resample(images, mat, self.interpolation, self.fill_value)
+        masks = extras["masks"]
+        if masks is not None:
+            moved = self._resample(ops.cast(masks, "float32"), mat, "nearest", 0.0)
+            out["segmentation_masks"] = ops.cast(ops.round(moved), masks.dtype)
+        if extras["boxes"] is not None:
+            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], height, width)
+            out["bounding_boxes"] = _boxes_from_xyxy(self, _map_boxes(boxes, mat), labels, height, width)
+        return out
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -180,8 +304,23 @@ class RandomAffine(layers.Layer):
             "rotation_range": self.rotation_range, "width_shift_range": self.width_shift_range,
             "height_shift_range": self.height_shift_range, "shear_range": self.shear_range,
             "zoom_range": self.zoom_range, "fill_mode": self.fill_mode, "fill_value": self.fill_value,
-            "interpolation": self.interpolation, "seed": self.seed,
+            "interpolation": self.interpolation, "seed": self.seed, "bounding_box_format": self.bounding_box_format,
         }
+
+
+def _map_boxes(boxes, mat):
+    """Enclosing boxes of the corners of (N, M, 4) xyxy pixel ``boxes`` moved by the inverse
+    of ``mat`` (N, 3, 3; output pixel index (x, y, 1) -> input pixel index, the map that
+    ``affine_transform`` samples with). Pixel ``i`` has its center at ``i + 0.5``."""
+    a, b, c = mat[:, 0, 0][:, None, None], mat[:, 0, 1][:, None, None], mat[:, 0, 2][:, None, None]
+    d, e, f = mat[:, 1, 0][:, None, None], mat[:, 1, 1][:, None, None], mat[:, 1, 2][:, None, None]
+    x1, y1, x2, y2 = (boxes[..., i] - 0.5 for i in range(4))
+    xs = ops.stack([x1, x2, x1, x2], axis=-1) - c  # (N, M, 4 corners), relative to the translation
+    ys = ops.stack([y1, y1, y2, y2], axis=-1) - f
+    det = a * e - b * d
+    u = (e * xs - b * ys) / det + 0.5
+    v = (a * ys - d * xs) / det + 0.5
+    return ops.stack([ops.min(u, axis=-1), ops.min(v, axis=-1), ops.max(u, axis=-1), ops.max(v, axis=-1)], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keras_cv_course")
@@ -195,8 +334,11 @@ class PCALighting(layers.Layer):
     images' own units (0..255 for the pipeline); compute them with
     ``pca_basis(training_images)``. The default is the ImageNet basis. Inference
     (``training=False``) and ``alphastd=0`` are the identity. Values are not
-    clipped, as in the paper.
+    clipped, as in the paper. Colours only: the pipeline leaves boxes and masks
+    alone (``geometric = False``).
     """
+
+    geometric = False
 
     def __init__(self, eigval=None, eigvec=None, alphastd=0.1, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -344,9 +486,13 @@ def image_data_generator_layers(
     return out
 
 
-def preset(name, *, image_size, seed=None, pca=None):
+def preset(name, *, image_size, seed=None, pca=None, fill_mode=None):
     """The ``Augmentation`` of a named preset for images of ``image_size`` (H, W)
     coming out of the pipeline.
+
+    ``fill_mode``: how ``"image_data_generator"`` fills the border (None: its
+    own ``"nearest"``); the pipeline passes ``"constant"`` when the images carry
+    boxes or masks, since a smeared border holds objects no box or mask follows.
 
     - ``"alexnet"``: resize to 256/224 of the output size, random crop to it
       (per image), horizontal flip, ``PCALighting`` with ``pca`` = (eigval,
@@ -372,7 +518,8 @@ def preset(name, *, image_size, seed=None, pca=None):
             output_size=out,
         )
     if name == "image_data_generator":
-        return Augmentation(image_data_generator_layers(seed=seed), image_size, image_size)
+        fill = {} if fill_mode is None else {"fill_mode": fill_mode}
+        return Augmentation(image_data_generator_layers(seed=seed, **fill), image_size, image_size)
     if name in ("cifar", "fashion"):
         if image_size is None:
             raise ValueError(f"augment={name!r} needs the image size (static image shape or image_size=)")

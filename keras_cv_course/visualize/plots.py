@@ -229,20 +229,30 @@ def plot_confusion_matrix(ax, matrix, class_names=None, *, normalize=False, cmap
 def plot_roc(ax, fpr, tpr, auc=None, *, label=None, title=None):
     """ROC curve(s): ``fpr``/``tpr`` arrays with their ``auc`` — or dicts keyed by
     class name with ``auc`` a dict too — plus the chance diagonal."""
-    if isinstance(fpr, dict):
-        for key in fpr:
-            area = auc.get(key) if isinstance(auc, dict) else None
-            _roc_line(ax, fpr[key], tpr[key], area, str(key))
-    else:
-        _roc_line(ax, fpr, tpr, auc, label)
+    _plot_curves(ax, fpr, tpr, auc, label, _roc_line)
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
+    return _unit_square(ax, "false positive rate", "true positive rate", "lower right", title or "ROC")
+
+
+def _plot_curves(ax, xs, ys, areas, label, draw_line):
+    """One curve, or one per key when ``xs``/``ys`` (and ``areas``) are dicts."""
+    if isinstance(xs, dict):
+        for key in xs:
+            area = areas.get(key) if isinstance(areas, dict) else None
+            draw_line(ax, xs[key], ys[key], area, str(key))
+    else:
+        draw_line(ax, xs, ys, areas, label)
+
+
+def _unit_square(ax, xlabel, ylabel, legend, title):
+    """Axes of two rates in [0, 1], with a grid and a legend."""
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title if title is not None else "ROC")
+    ax.legend(loc=legend, fontsize=8)
+    ax.set_title(title)
     return ax
 
 
@@ -261,20 +271,8 @@ def plot_precision_recall(ax, precision, recall, ap=None, *, label=None, title=N
     keyed by class name with ``ap`` a dict too — drawn as the step function whose
     area is the average precision Σ (R_n − R_{n−1}) P_n (each precision holds back
     to the previous recall). scikit-learn's arrays (recall descending) draw the same."""
-    if isinstance(precision, dict):
-        for key in precision:
-            area = ap.get(key) if isinstance(ap, dict) else None
-            _pr_line(ax, precision[key], recall[key], area, str(key))
-    else:
-        _pr_line(ax, precision, recall, ap, label)
-    ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.02)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(title if title is not None else "precision-recall")
-    return ax
+    _plot_curves(ax, precision, recall, ap, label, _pr_line)
+    return _unit_square(ax, "recall", "precision", "lower left", title or "precision-recall")
 
 
 def _pr_line(ax, precision, recall, ap, label):
