@@ -269,7 +269,7 @@ class EpochProgress(keras.callbacks.Callback):
         width = len(str(self.epochs))
         parts = [f"epoch {epoch + 1:>{width}}/{self.epochs}"]
         shown = [key for key in logs if key not in ("epoch_seconds", "train_seconds", "learning_rate") and _is_number(logs[key])]
-        for key in sorted(shown, key=lambda key: key.startswith("val_")):
+        for key in sorted(shown, key=lambda key: (key.startswith("val_"), not key.endswith("loss"))):
             parts.append(f"{key} {float(logs[key]):.4f}")
         lr = _learning_rate(self.model)
         if lr is not None:
