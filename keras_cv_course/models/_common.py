@@ -298,3 +298,166 @@ def application(generic, key, public_name, doc, **option_defaults):
     builder.__module__ = module
     builder.__doc__ = doc
     return builder
+
+
+# ----------------------------------------------------------------------------- the builder contract
+#
+# A family states each registered model once, as a ``Row``; ``define(rows, generic)``
+# makes every row's public builder (the keras.applications signature, validated
+# once into a ``Request``) and registers its ``ModelInfo``. The family's generic
+# builder receives the ``Request`` and the row's options, builds the features and
+# ends with ``request.finish(request.tail(features, head))``.
+
+APPLICATION_ARGS = ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes",
+                    "classifier_activation", "name")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputRules:
+    """What a build accepts: the default side with a top, the smallest side, the
+    default channels, and whether the top flattens a fixed-size map."""
+
+    default_size: int
+    min_size: int
+    channels: int = 3
+    require_flatten: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """The keras.applications arguments of one build, validated once by
+    ``Request.resolve``: the model's name, the top options and the resolved input
+    (``image`` to build on, ``inputs`` of the model, ``weight_spec`` of named
+    weights or None)."""
+
+    name: str
+    include_top: bool
+    weights: object
+    pooling: object
+    classes: int
+    classifier_activation: object
+    image: object
+    inputs: object
+    weight_spec: object
+
+    @classmethod
+    def resolve(cls, name, rules, available_weights=None, **args):
+        """Validate ``args`` (the keras.applications arguments) against ``rules``."""
+        image, inputs, spec = prepare(
+            name, **{k: args[k] for k in APPLICATION_ARGS[:-1]}, default_size=rules.default_size,
+            min_size=rules.min_size, available_weights=available_weights, channels=rules.channels,
+            require_flatten=rules.require_flatten,
+        )
+        return cls(name, args["include_top"], args["weights"], args["pooling"], args["classes"],
+                   args["classifier_activation"], image, inputs, spec)
+
+    def tail(self, features, head):
+        """keras.applications' tail: ``head(features)`` with the top, else the
+        ``pooling`` option (None, "avg", "max") on the features."""
+        return head(features) if self.include_top else pool_features(features, self.pooling)
+
+    def dense(self, x, *, name="predictions"):
+        """The ``predictions`` layer: Dense(classes, classifier_activation)."""
+        return layers.Dense(self.classes, activation=self.classifier_activation, name=name)(x)
+
+    def gap_head(self, dropout=0.0):
+        """The global-average-pooling head (→ dropout → ``predictions``) as a ``head``."""
+        return lambda x: classifier(x, classes=self.classes, classifier_activation=self.classifier_activation,
+                                    dropout=dropout)
+
+    def finish(self, outputs):
+        """The ``keras.Model`` with the requested weights loaded."""
+        return finish_model(self.inputs, outputs, name=self.name, weights=self.weights, weight_spec=self.weight_spec,
+                            include_top=self.include_top)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One registered model, stated once.
+
+    ``name`` is the registry key and the model's default name; ``public`` the
+    public builder's name (``VGG16``), or None for a registered preset of another
+    row's builder (``base``: that row's name) with ``fixed`` options. ``options``
+    are the family options the builder passes to the generic builder (the row's
+    table entry: ``depth=16``); ``user_options`` those a caller may change, with
+    their defaults (``dropout=0.0``). ``params`` is the reference parameter count
+    of the default build (Keras ``count_params``, 1000 classes or ``classes``),
+    asserted by the registry sweep. ``weights`` maps names to ``WeightSpec`` or is
+    a callable returning that map (read lazily). ``rules`` turns the resolved
+    options into ``InputRules`` when they depend on them; ``name_of`` the model
+    name when a user option changes it.
+    """
+
+    name: str
+    public: str
+    family: str
+    paper: str
+    params: int
+    preprocessing: str
+    input_shape: tuple
+    min_size: int
+    doc: str = ""
+    options: dict = dataclasses.field(default_factory=dict)
+    user_options: dict = dataclasses.field(default_factory=dict)
+    classes: int = 1000
+    require_flatten: bool = False
+    taps: tuple = ()
+    weights: object = None
+    task: str = "classification"
+    base: str = None
+    fixed: dict = dataclasses.field(default_factory=dict)
+    rules: object = None
+    name_of: object = None
+
+    def input_rules(self, options):
+        if self.rules is not None:
+            return self.rules(options)
+        return InputRules(self.input_shape[0], self.min_size, self.input_shape[2], self.require_flatten)
+
+    def available_weights(self, options=None):
+        found = self.weights() if callable(self.weights) else self.weights
+        return dict(found or {})
+
+    def model_name(self, options):
+        return self.name_of(options) if self.name_of is not None else self.name
+
+
+def public_builder(row, generic):
+    """The public builder of ``row``: the keras.applications signature plus the
+    row's ``user_options``; any other keyword is refused by name."""
+    def builder(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                classes=row.classes, classifier_activation="softmax", name=None, **options):
+        unknown = sorted(set(options) - set(row.user_options))
+        if unknown:
+            raise TypeError(f"{row.public}() got unexpected keyword arguments {unknown}; "
+                            f"its options are {sorted(row.user_options)}")
+        chosen = {**row.user_options, **options}
+        request = Request.resolve(
+            name or row.model_name(chosen), row.input_rules(chosen), row.available_weights(chosen),
+            include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+            pooling=pooling, classes=classes, classifier_activation=classifier_activation,
+        )
+        return generic(request, **row.options, **chosen)
+
+    builder.__name__ = builder.__qualname__ = row.public
+    builder.__module__ = getattr(generic, "__module__", __name__)
+    builder.__doc__ = row.doc or f"{row.public} ({row.paper})."
+    return builder
+
+
+def define(rows, generic):
+    """Make and register every row's builder; returns ``{public name: builder}``
+    (presets — rows without ``public`` — register their base row's builder with
+    their ``fixed`` options)."""
+    from keras_cv_course.models.registry import register
+
+    builders, by_row = {}, {}
+    for row in rows:
+        if row.public is not None:
+            builders[row.public] = by_row[row.name] = public_builder(row, generic)
+    for row in rows:
+        builder = by_row[row.base] if row.public is None else by_row[row.name]
+        register(row.name, builder, family=row.family, paper=row.paper, input_shape=tuple(row.input_shape),
+                 min_size=row.min_size, params=row.params, preprocessing=row.preprocessing, taps=tuple(row.taps),
+                 weights=row.available_weights(), classes=row.classes, kwargs=dict(row.fixed), task=row.task)
+    return builders

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_cv_course.blocks import LocalResponseNormalization
-from keras_cv_course.models import AlexNet, LeNet5, NiN, ZFNet, get_model
+from keras_cv_course.models import VGGS, AlexNet, LeNet5, NiN, ZFNet, get_model, model_info
 
 
 def conv_params(k, c_in, c_out, groups=1):
@@ -73,6 +73,20 @@ def test_zfnet_map_sizes_follow_the_papers_figure_3():
     assert sizes == [110, 55, 26, 13, 13, 6]
     assert model.get_layer("conv1").kernel_size == (7, 7) and model.get_layer("conv1").strides == (2, 2)
     assert model.count_params() == 62_357_608
+
+
+def test_vgg_s_is_chatfield_et_al_cnn_s_with_102908520_parameters():
+    # Chatfield et al. 2014, Table 1 (CNN-S) as released (VGG_CNN_S): ceil-mode pools
+    # 224 -conv 7/2-> 109 -pool 3/3-> 37 -conv 5-> 33 -pool 2/2-> 17 -conv 3 pad 1 (x3)-> 17 -pool 3/3-> 6.
+    weights = [7 * 7 * 3 * 96 + 96, 5 * 5 * 96 * 256 + 256, 3 * 3 * 256 * 512 + 512, 2 * (3 * 3 * 512 * 512 + 512),
+               6 * 6 * 512 * 4096 + 4096, 4096 * 4096 + 4096, 4096 * 1000 + 1000]
+    with keras.StatelessScope():
+        model = VGGS()
+    assert model.count_params() == sum(weights) == 102_908_520 == model_info("vgg_s").params
+    sides = {name: model.get_layer(name).output.shape[1] for name in ("conv1", "pool1", "conv2", "pool2", "conv5", "pool5")}
+    assert sides == {"conv1": 109, "pool1": 37, "conv2": 33, "pool2": 17, "conv5": 17, "pool5": 6}
+    assert isinstance(model.get_layer("conv1_lrn"), LocalResponseNormalization)
+    assert "conv2_lrn" not in [layer.name for layer in model.layers]
 
 
 def test_nin_has_no_fully_connected_layer_and_pools_class_maps():
