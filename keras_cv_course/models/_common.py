@@ -383,7 +383,8 @@ class Row:
     their defaults (``dropout=0.0``). ``params`` is the reference parameter count
     of the default build (Keras ``count_params``, 1000 classes or ``classes``),
     asserted by the registry sweep. ``weights`` maps names to ``WeightSpec`` or is
-    a callable returning that map (read lazily). ``rules`` turns the resolved
+    a callable of the chosen options returning that map (read lazily, and per
+    build when the weights depend on an option such as ``alpha``). ``rules`` turns the resolved
     options into ``InputRules`` when they depend on them; ``name_of`` the model
     name when a user option changes it.
     """
@@ -415,7 +416,9 @@ class Row:
         return InputRules(self.input_shape[0], self.min_size, self.input_shape[2], self.require_flatten)
 
     def available_weights(self, options=None):
-        found = self.weights() if callable(self.weights) else self.weights
+        """The named weights a build with ``options`` (default: the row's own) can load."""
+        chosen = {**self.user_options, **self.fixed, **(options or {})}
+        found = self.weights(chosen) if callable(self.weights) else self.weights
         return dict(found or {})
 
     def model_name(self, options):
