@@ -1,8 +1,8 @@
 """Multi-scale feature extraction through the registry's feature taps.
 
 ``feature_extractor(model_or_name, levels)`` returns a ``keras.Model`` whose
-outputs are a dict keyed by level (``{"P3": ..., "P4": ..., "P5": ...}``), so any
-backbone feeds any head (../shared/DESIGN.md §4).
+outputs are a dict keyed by level (``{"P3": ..., "P4": ..., "P5": ...}``) or by a
+named tap (``"pool4"``), so any backbone feeds any head (../shared/DESIGN.md §4).
 """
 
 import keras
@@ -24,7 +24,7 @@ def feature_extractor(model_or_name, levels=("P3", "P4", "P5"), **build_kwargs):
     else:
         backbone, info = find_backbone(model_or_name)
     taps = [info.tap(level) for level in _as_levels(levels)]
-    outputs = {tap.level: _layer_named(backbone, tap.layer, info).output for tap in taps}
+    outputs = {tap.key: _layer_named(backbone, tap.layer, info).output for tap in taps}
     return keras.Model(backbone.inputs, outputs, name=f"{backbone.name}_features")
 
 

@@ -20,17 +20,35 @@ class FeatureTap:
     """A feature map a backbone exposes to heads.
 
     ``level`` is ``P{n}`` for stride ``2**n``; ``layer`` names the layer whose
-    output is the map; ``channels`` its depth.
+    output is the map; ``channels`` its depth. A backbone has one primary tap per
+    level (``name=None``) and may add named taps at any stride (``name="pool4"``:
+    FCN's pool3/pool4, SSD's conv4_3), asked for by name. ``key`` is the name a
+    head asks for: the tap's name, else its level.
     """
 
     level: str
     layer: str
     channels: int
     stride: int
+    name: str = None
 
     def __post_init__(self):
         if self.level != f"P{self.stride.bit_length() - 1}" or self.stride & (self.stride - 1):
             raise ValueError(f"FeatureTap level {self.level!r} does not match stride {self.stride} (P{{n}} means stride 2**n)")
+        if self.name is not None and re.match(r"^P\d+$", self.name):
+            raise ValueError(f"A named FeatureTap cannot be called like a level; got name {self.name!r}")
+
+    @property
+    def key(self):
+        return self.name or self.level
+
+
+def _check_taps(model_name, taps):
+    keys = [tap.key for tap in taps]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"Model {model_name!r} has more than one feature tap called {repeated}: "
+                         "one primary tap per level, extra taps need distinct names")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +80,7 @@ class ModelInfo:
     backbone: str = None
 
     def __post_init__(self):
+        _check_taps(self.name, self.taps)
         if self.task not in TASKS:
             raise ValueError(f"Model {self.name!r}: task must be one of {', '.join(TASKS)}; got {self.task!r}")
         if self.backbone is not None and not (isinstance(self.backbone, str) and _NAME_PATTERN.match(self.backbone)):
@@ -74,13 +93,14 @@ class ModelInfo:
     def builder_name(self):
         return getattr(self.builder, "__name__", repr(self.builder))
 
-    def tap(self, level):
-        """The FeatureTap of ``level``; a clear error listing the available ones."""
+    def tap(self, key):
+        """The FeatureTap called ``key`` (a level such as "P4", or a named tap such
+        as "pool4"); a clear error listing the available ones."""
         for tap in self.taps:
-            if tap.level == level:
+            if tap.key == key:
                 return tap
-        available = ", ".join(t.level for t in self.taps) or "none"
-        raise ValueError(f"Model {self.name!r} has no feature level {level!r}; available levels: {available}")
+        available = ", ".join(t.key for t in self.taps) or "none"
+        raise ValueError(f"Model {self.name!r} has no feature level {key!r}; available levels: {available}")
 
 
 def register(name, builder, **facts):

@@ -112,6 +112,18 @@ def test_unknown_model_name_suggests_close_names():
         models.get_model("vgg61")
 
 
+def test_named_taps_share_a_stride_with_the_primary_tap_and_must_be_unique():
+    primary = models.FeatureTap("P4", "block5_conv3", 512, 16)
+    named = models.FeatureTap("P4", "block4_pool", 512, 16, name="pool4")
+    assert (primary.key, named.key) == ("P4", "pool4")
+    info = registry.ModelInfo("m", None, "f", "", (64, 64, 3), 32, 0, "unit", taps=(primary, named))
+    assert info.tap("pool4") is named and info.tap("P4") is primary
+    with pytest.raises(ValueError, match=r"more than one feature tap called \['P4'\]"):
+        registry.ModelInfo("m", None, "f", "", (64, 64, 3), 32, 0, "unit", taps=(primary, primary))
+    with pytest.raises(ValueError, match="cannot be called like a level"):
+        models.FeatureTap("P4", "x", 8, 16, name="P3")
+
+
 def test_feature_tap_level_must_match_stride():
     with pytest.raises(ValueError, match="stride"):
         models.FeatureTap(level="P3", layer="x", channels=8, stride=16)
@@ -144,9 +156,9 @@ def test_small_input_build_taps_and_keras_file_round_trip(name, tmp_path):
     assert_shape(expected.shape, (2,) + expected_output_shape(info, shape, classes=7)[1:])
     assert np.all(np.isfinite(expected))
     if info.taps:
-        extractor = models.feature_extractor(model, [tap.level for tap in info.taps])
+        extractor = models.feature_extractor(model, [tap.key for tap in info.taps])
         for tap in info.taps:
-            assert extractor.output[tap.level].shape == (None, size // tap.stride, size // tap.stride, tap.channels), tap
+            assert extractor.output[tap.key].shape == (None, size // tap.stride, size // tap.stride, tap.channels), tap
     path = tmp_path / f"{name}.keras"
     model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)
