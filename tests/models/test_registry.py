@@ -21,20 +21,6 @@ from keras_cv_course.models import registry
 ALL_MODELS = models.list_models()
 
 
-AUTO_PREFIX = "AUTOMATIC_NAME__"
-
-
-@pytest.fixture
-def flag_automatic_names(monkeypatch):
-    """Make Keras give every layer built without a ``name`` a recognisable name
-    (an explicit ``name="flatten"`` and Keras's own automatic "flatten" would
-    otherwise look the same)."""
-    import keras.src.ops.operation as operation
-
-    counter = iter(range(10**9))
-    monkeypatch.setattr(operation, "auto_name", lambda prefix: f"{AUTO_PREFIX}{prefix}_{next(counter)}")
-
-
 def all_layers(model):
     for layer in model.layers:
         yield layer
@@ -137,7 +123,7 @@ def test_default_build_matches_registry(name, flag_automatic_names):
     assert model.count_params() == info.params
     assert model.input_shape[1:] == info.input_shape
     assert_shape(first_output_shape(model), expected_output_shape(info, info.input_shape))
-    automatic = [layer.name for layer in all_layers(model) if layer.name.startswith(AUTO_PREFIX)]
+    automatic = [layer.name for layer in all_layers(model) if layer.name.startswith(flag_automatic_names)]
     assert automatic == [], f"{name} has automatically named layers: {automatic[:10]}"
     assert info.preprocessing in models.preprocessing.MODES
 
