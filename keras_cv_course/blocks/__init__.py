@@ -31,7 +31,8 @@ from keras_cv_course.blocks.residual import (
     preact_bottleneck_block,
 )
 from keras_cv_course.blocks.pooling import AdaptiveAveragePooling2D
-from keras_cv_course.blocks.whitening import PatchWhitening, adapt_model
+from keras_cv_course.blocks.whitening import PatchWhitening
+from keras_cv_course.adaptation import adapt_model
 
 __all__ = ["activation_layer", "conv_bn_act", "dense_act", "mlpconv", "LocalResponseNormalization", "AdaptiveAveragePooling2D"]
 __all__ += ["ZeroPadShortcut", "basic_block", "bottleneck_block", "preact_basic_block", "preact_bottleneck_block"]

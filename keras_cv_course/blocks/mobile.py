@@ -19,6 +19,7 @@ import keras
 from keras import layers
 
 from keras_cv_course.blocks.conv import activation_layer
+from keras_cv_course.preprocessing import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
 
 # keras.applications.efficientnet's initializers (as config dicts, so every layer
 # gets its own initializer object).
@@ -251,7 +252,7 @@ class ImageNormalization(keras.layers.Layer):
     pixels), so an untrained model already normalizes sensibly.
     """
 
-    def __init__(self, mean=(0.485, 0.456, 0.406), variance=(0.229**2, 0.224**2, 0.225**2), epsilon=1e-7, **kwargs):
+    def __init__(self, mean=IMAGENET_MEAN_RGB, variance=tuple(s**2 for s in IMAGENET_STD_RGB), epsilon=1e-7, **kwargs):
         super().__init__(**kwargs)
         self.initial_mean = [float(v) for v in mean]
         self.initial_variance = [float(v) for v in variance]

@@ -4,7 +4,8 @@ The filters are the eigenvectors of the (uncentred) second-moment matrix of the
 training images' k×k patches, each divided by the square root of its eigenvalue
 plus ``epsilon``, and then the same filters negated: a following ReLU keeps both
 signs, so no information in a patch is lost. The layer learns nothing; ``adapt``
-sets it from data before training, as Keras's ``Normalization.adapt`` does.
+sets it from data before training, as Keras's ``Normalization.adapt`` does
+(``keras_cv_course.adaptation``: ``training.fit`` adapts a fresh model's layers).
 
 Credit: ZCA/PCA whitening of patches as a network's first layer (Coates & Ng
 2012); a frozen, data-initialized whitening convolution with ± filters is what
@@ -17,8 +18,6 @@ dominates a small net's step time on a CPU.
 import numpy as np
 import keras
 from keras import ops
-
-ADAPT_IMAGES = 5000
 
 
 @keras.saving.register_keras_serializable(package="keras_cv_course")
@@ -120,63 +119,3 @@ def patch_second_moment(images, patch_size, patches_per_chunk=1_000_000):
         total += patches.T @ patches
         count += len(patches)
     return total / count
-
-
-def whitening_layers(model):
-    """The ``PatchWhitening`` layers of ``model``, nested models included, as
-    (path, layer) pairs; ``path`` lists the nested models holding the layer,
-    outermost first (empty for a layer of ``model`` itself)."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, PatchWhitening):
-            found.append(((), layer))
-        elif isinstance(layer, keras.Model):
-            found.extend(((layer, *path), inner) for path, inner in whitening_layers(layer))
-    return found
-
-
-def adapt_model(model, images, max_images=ADAPT_IMAGES):
-    """Adapt every not yet adapted ``PatchWhitening`` layer of ``model`` to the
-    first ``max_images`` of ``images``: an array (N, H, W, C) or a dataset of
-    image batches or (images, labels) batches, preprocessed as the model's
-    input. Each layer sees its own input (the part of the model before it is
-    run on the images). Returns the names of the layers it adapted."""
-    pending = [(path, layer) for path, layer in whitening_layers(model) if not layer.is_adapted]
-    if not pending:
-        return []
-    images = _first_images(images, max_images)
-    for path, layer in pending:
-        inputs, owner = images, model
-        for nested in path:
-            inputs, owner = _input_of(owner, nested, inputs), nested
-        layer.adapt(_input_of(owner, layer, inputs))
-    return [layer.name for _, layer in pending]
-
-
-def _first_images(images, max_images):
-    if isinstance(images, np.ndarray):
-        return images[:max_images]
-    batches, count = [], 0
-    for batch in images:
-        batch = batch[0] if isinstance(batch, (tuple, list)) else batch
-        batches.append(np.asarray(batch))
-        count += len(batches[-1])
-        if count >= max_images:
-            break
-    if not batches:
-        raise ValueError("adapt_model got an empty dataset; it needs images to whiten")
-    return np.concatenate(batches)[:max_images]
-
-
-def _input_of(model, layer, images):
-    """What ``layer``, a layer of the functional ``model``, receives for ``images``."""
-    # A nested model's ``.input`` is its own Input; its call in ``model`` is the
-    # node that ties it into ``model``'s graph (a model called once).
-    tensors = layer._inbound_nodes[0].input_tensors
-    if len(tensors) != 1:
-        raise ValueError(f"adapt_model can only feed {layer.name!r} inside {model.name!r} when it takes one input; "
-                         f"it takes {len(tensors)}")
-    tensor = tensors[0]
-    if any(tensor is model_input for model_input in model.inputs):
-        return images
-    return keras.Model(model.inputs, tensor).predict(images, batch_size=256, verbose=0)

@@ -331,26 +331,39 @@ class PCALighting(layers.Layer):
     ``shift = eigvec @ (alpha * eigval)``, ``alpha ~ N(0, alphastd)`` per image
     and per component. ``eigval`` (C,) and ``eigvec`` (C, C; columns are the
     eigenvectors) are the eigen-decomposition of the pixel covariance in the
-    images' own units (0..255 for the pipeline); compute them with
-    ``pca_basis(training_images)``. The default is the ImageNet basis. Inference
-    (``training=False``) and ``alphastd=0`` are the identity. Values are not
-    clipped, as in the paper. Colours only: the pipeline leaves boxes and masks
-    alone (``geometric = False``).
+    images' own units (0..255 for the pipeline). Without them the layer uses
+    the ImageNet basis and is not adapted (``is_adapted`` False): ``adapt(images)``
+    computes the basis of the images with ``pca_basis``, and ``data.pipeline``
+    does so on the training images (``keras_cv_course.adaptation``). A given
+    basis counts as adapted. Inference (``training=False``) and ``alphastd=0``
+    are the identity. Values are not clipped, as in the paper. Colours only: the
+    pipeline leaves boxes and masks alone (``geometric = False``).
     """
 
     geometric = False
 
     def __init__(self, eigval=None, eigvec=None, alphastd=0.1, seed=None, **kwargs):
         super().__init__(**kwargs)
-        eigval = IMAGENET_EIGVAL if eigval is None else eigval
-        eigvec = IMAGENET_EIGVEC if eigvec is None else eigvec
-        self.eigval = np.asarray(eigval, np.float32).reshape(-1)
-        self.eigvec = np.asarray(eigvec, np.float32)
-        c = self.eigval.shape[0]
-        if self.eigvec.shape != (c, c):
-            raise ValueError(f"PCALighting: eigvec must be ({c}, {c}) for {c} eigenvalues; got {self.eigvec.shape}")
+        self.is_adapted = eigval is not None or eigvec is not None
+        self._set_basis(IMAGENET_EIGVAL if eigval is None else eigval, IMAGENET_EIGVEC if eigvec is None else eigvec)
         self.alphastd, self.seed = float(alphastd), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _set_basis(self, eigval, eigvec):
+        eigval = np.asarray(eigval, np.float32).reshape(-1)
+        eigvec = np.asarray(eigvec, np.float32)
+        c = eigval.shape[0]
+        if eigvec.shape != (c, c):
+            raise ValueError(f"PCALighting: eigvec must be ({c}, {c}) for {c} eigenvalues; got {eigvec.shape}")
+        self.eigval, self.eigvec = eigval, eigvec
+
+    def adapt(self, images, max_pixels=1_000_000, seed=0):
+        """Set the basis to ``pca_basis(images, max_pixels, seed)``: ``images``
+        an array (N, H, W, C) or a dataset of images or (image, label) pairs,
+        in 0..255 units. Returns the layer."""
+        self._set_basis(*pca_basis(images, max_pixels=max_pixels, seed=seed))
+        self.is_adapted = True
+        return self
 
     def shift(self, alpha):
         """The per-image color shift ``eigvec @ (alpha * eigval)`` for ``alpha`` of shape (N, C)."""
@@ -496,7 +509,8 @@ def preset(name, *, image_size, seed=None, pca=None, fill_mode=None):
 
     - ``"alexnet"``: resize to 256/224 of the output size, random crop to it
       (per image), horizontal flip, ``PCALighting`` with ``pca`` = (eigval,
-      eigvec) (ImageNet's when None); inference takes the center crop.
+      eigvec) (None: not adapted, ImageNet's basis until ``adapt``; the
+      pipeline adapts it to the training images); inference takes the center crop.
       Default output 224×224.
     - ``"image_data_generator"``: see ``image_data_generator_layers``.
     - ``"cifar"``: zero-pad 4, random crop back (per image), horizontal flip.

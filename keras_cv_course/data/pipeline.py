@@ -42,8 +42,9 @@ import numpy as np
 import tensorflow as tf
 from keras.utils import bounding_boxes as box_utils
 
+from keras_cv_course.adaptation import needs_adapting
 from keras_cv_course.data import augment as augment_lib
-from keras_cv_course.models.preprocessing import MODES, preprocess_input
+from keras_cv_course.preprocessing import MODES, preprocess_input
 
 AUTOTUNE = tf.data.AUTOTUNE
 RESIZE_MODES = ("stretch", "pad")
@@ -127,7 +128,7 @@ def pipeline(
         ``resize="pad"``). Colour layers (``PCALighting``, Keras' colour layers,
         any layer with ``geometric = False``) get the images only. Any other
         layer raises ``ValueError`` naming it and why.
-    preprocess: a mode of ``keras_cv_course.models.preprocessing`` (``"caffe"``,
+    preprocess: a mode of ``keras_cv_course.preprocessing`` (``"caffe"``,
         ``"tf"``, ``"torch"``, ``"unit"`` = [0, 1], ``"none"``) or a callable;
         None takes the mode of ``model``'s registry entry, else ``"unit"``.
     model: a registry name or ``ModelInfo`` (gives the defaults of image_size,
@@ -143,8 +144,13 @@ def pipeline(
         to that file; False does not cache.
     seed: makes shuffling and augmentation repeat exactly from one pipeline to
         the next (augmentation then runs as one sequential map).
-    pca: ``(eigval, eigvec)`` for the AlexNet preset; None computes it from the
-        first million pixels of ``ds`` when training (``augment.pca_basis``).
+    pca: ``(eigval, eigvec)`` for the AlexNet preset's ``PCALighting``; None
+        adapts it when training. Any augmentation layer that needs data
+        (``adapt`` and ``is_adapted`` False, ``keras_cv_course.adaptation``),
+        from a preset or a list, is adapted when training to the prepared
+        (decoded, converted, resized) training images: ``PCALighting`` without
+        a basis computes it from their first million pixels
+        (``augment.pca_basis``), as Krizhevsky et al. did on the training set.
     mask_fill: the class id of mask pixels that come from outside the image
         (resize padding, crop padding, constant affine fill); 0 by default,
         255 marks them void. With ``fill_mode`` "nearest"/"reflect"/"wrap" the
@@ -201,7 +207,7 @@ def pipeline(
     if image_spec.dtype != tf.string and image_spec.shape.rank in (2, 3):
         hw = tuple(image_spec.shape[:2])
         static_size = hw if None not in hw else None
-    aug = _augmentation(augment, image_size or static_size, seed, fill_mode="constant" if spatial else None)
+    aug = _augmentation(augment, image_size or static_size, seed, fill_mode="constant" if spatial else None, pca=pca)
     resize_to = aug.input_size if aug is not None and aug.input_size is not None else image_size
     if resize_to is None and static_size is None:
         raise ValueError("The images have no static size; pass image_size= so they can be batched.")
@@ -233,15 +239,8 @@ def pipeline(
     # Per-image work (decode, channels, resize) runs as a parallel map only when
     # needed; in-memory uint8 data of the right size goes straight to the cache.
     out = ds.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True) if element_work else ds
-    if aug is not None and augment == "alexnet" and training:
-        # Krizhevsky et al. computed the color basis on the training set: do the same
-        # on the prepared images (after channel conversion and resizing).
-        eigval, eigvec = pca if pca is not None else augment_lib.pca_basis(out.map(lambda x, y: x), max_pixels=1_000_000)
-        aug.layers = [
-            augment_lib.PCALighting(eigval, eigvec, alphastd=layer.alphastd, seed=layer.seed, name=layer.name)
-            if isinstance(layer, augment_lib.PCALighting) else layer
-            for layer in aug.layers
-        ]
+    if aug is not None and training:
+        _adapt_augmentation(aug.layers, out.map(lambda x, y: x))
     if cache:
         out = out.cache(cache if isinstance(cache, str) else "")
     if training and shuffle_buffer and shuffle_buffer > 1:
@@ -337,16 +336,24 @@ def _model_facts(model):
     return facts
 
 
-def _augmentation(augment, image_size, seed, fill_mode=None):
+def _augmentation(augment, image_size, seed, fill_mode=None, pca=None):
     if augment is None:
         return None
     if isinstance(augment, str):
-        return augment_lib.preset(augment, image_size=image_size, seed=seed, fill_mode=fill_mode)
+        return augment_lib.preset(augment, image_size=image_size, seed=seed, fill_mode=fill_mode, pca=pca)
     if isinstance(augment, augment_lib.Augmentation):
         return augment
     if isinstance(augment, (list, tuple)):
         return augment_lib.Augmentation(list(augment), None, image_size)
     raise TypeError(f"augment must be None, a preset name, a list of layers or an Augmentation; got {type(augment).__name__}")
+
+
+def _adapt_augmentation(layers, images):
+    """Adapt the layers that need data to ``images``, a dataset of prepared
+    uint8 training images (each layer reads what it needs of it)."""
+    for layer in layers:
+        if needs_adapting(layer):
+            layer.adapt(images)
 
 
 # ----------------------------------------------------------------------------- targets

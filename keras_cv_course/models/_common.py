@@ -419,7 +419,7 @@ class Row:
         """The named weights a build with ``options`` (default: the row's own) can load."""
         chosen = {**self.user_options, **self.fixed, **(options or {})}
         found = self.weights(chosen) if callable(self.weights) else self.weights
-        return dict(found or {})
+        return {} if found is None else found  # a lazy mapping stays lazy: the manifest is read on use
 
     def model_name(self, options):
         return self.name_of(options) if self.name_of is not None else self.name

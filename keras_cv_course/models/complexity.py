@@ -23,6 +23,8 @@ import math
 
 import keras
 
+from keras_cv_course import _keras_compat
+
 
 @dataclasses.dataclass(frozen=True)
 class LayerCost:
@@ -150,9 +152,9 @@ def _walk(model, prefix):
 def _call_shapes(layer):
     """(input shape, output shape) of each call of ``layer``, batch axis dropped."""
     shapes = []
-    for node in getattr(layer, "_inbound_nodes", []):
-        inputs = [t for t in node.input_tensors if hasattr(t, "shape")]
-        outputs = [t for t in node.output_tensors if hasattr(t, "shape")]
+    for input_tensors, output_tensors in _keras_compat.layer_calls(layer):
+        inputs = [t for t in input_tensors if hasattr(t, "shape")]
+        outputs = [t for t in output_tensors if hasattr(t, "shape")]
         if not inputs or not outputs:
             continue
         shapes.append((tuple(inputs[0].shape[1:]), tuple(outputs[0].shape[1:])))

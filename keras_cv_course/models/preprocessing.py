@@ -1,47 +1,11 @@
-"""Input preprocessing modes recorded with every model and weight file.
+"""The preprocessing modes, kept importable here (``models.preprocess_input``,
+``models.preprocessing.MODES``); they live in the leaf module
+``keras_cv_course.preprocessing``, which data and the tools import without the
+model families."""
 
-Modes (the keras.applications names where they exist):
-- ``"caffe"``: RGB → BGR, subtract the ImageNet BGR mean, no scaling (VGG, ResNet v1).
-- ``"tf"``: scale to [-1, 1] (InceptionV3, MobileNet, ResNet v2).
-- ``"torch"``: scale to [0, 1], subtract the ImageNet mean, divide by its std (DenseNet, torchvision weights).
-- ``"unit"``: scale to [0, 1] (models trained here from scratch).
-- ``"none"``: pass-through; the model rescales inside (EfficientNet).
-"""
+from keras_cv_course.preprocessing import (
+    CAFFE_MEAN_BGR, IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, MODES, check_mode, preprocess_input, value_range,
+)
 
-from keras import ops
-
-IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
-IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
-CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-MODES = ("caffe", "tf", "torch", "unit", "none")
-
-
-def preprocess_input(images, mode):
-    """Map uint8-range images (..., H, W, C) to what a model of ``mode`` expects.
-
-    Works on numpy arrays and tensors (keras.ops); returns float32.
-    """
-    if mode not in MODES:
-        raise ValueError(f"Unknown preprocessing mode {mode!r}; expected one of {MODES}")
-    x = ops.cast(images, "float32")
-    if mode == "none":
-        return x
-    if mode == "unit":
-        return x / 255.0
-    if mode == "tf":
-        return x / 127.5 - 1.0
-    _require_rgb(x, mode)
-    if mode == "caffe":
-        return ops.flip(x, axis=-1) - ops.convert_to_tensor(CAFFE_MEAN_BGR, "float32")
-    mean = ops.convert_to_tensor(IMAGENET_MEAN_RGB, "float32")
-    std = ops.convert_to_tensor(IMAGENET_STD_RGB, "float32")
-    return (x / 255.0 - mean) / std
-
-
-def _require_rgb(x, mode):
-    channels = x.shape[-1]
-    if channels is not None and channels != 3:
-        raise ValueError(
-            f"Preprocessing mode {mode!r} uses ImageNet RGB statistics and needs 3 channels; "
-            f"got images with {channels}. Convert grayscale to RGB first or use mode 'unit'."
-        )
+__all__ = ["CAFFE_MEAN_BGR", "IMAGENET_MEAN_RGB", "IMAGENET_STD_RGB", "MODES", "check_mode", "preprocess_input",
+           "value_range"]

@@ -10,9 +10,11 @@ Each manifest entry records the file, its sha256, the model, the dataset, the
 input preprocessing, the measured test accuracy and the command that reproduced
 it. ``weight_specs(model)`` turns the entries of ``model`` into the
 ``WeightSpec`` objects builders take (``get_model("lenet5",
-weights="fashion_mnist")``); fetching a file verifies its sha256.
+weights="fashion_mnist")``), read when first looked into (never at import);
+fetching a file verifies its sha256.
 """
 
+import collections.abc
 import dataclasses
 import hashlib
 import json
@@ -80,7 +82,41 @@ class LocalFile:
 
 
 def weight_specs(model_name, directory=None):
-    """``{weights name: WeightSpec}`` for the manifest entries of ``model_name``."""
+    """``{weights name: WeightSpec}`` for the manifest entries of ``model_name``:
+    a read-only mapping that reads the manifest when first looked into, not when
+    made, so a family can register it at import without touching the disk."""
+    return ManifestWeights(model_name, directory)
+
+
+class ManifestWeights(collections.abc.Mapping):
+    """The ``WeightSpec``s of one model in the manifest, read at first use
+    (from ``directory``, else ``weights_dir()`` at that time) and kept."""
+
+    def __init__(self, model_name, directory=None):
+        self.model_name, self.directory = model_name, directory
+        self._read = {}
+
+    def _specs(self):
+        directory = self.directory or weights_dir()
+        if directory not in self._read:
+            self._read[directory] = read_weight_specs(self.model_name, directory)
+        return self._read[directory]
+
+    def __getitem__(self, name):
+        return self._specs()[name]
+
+    def __iter__(self):
+        return iter(self._specs())
+
+    def __len__(self):
+        return len(self._specs())
+
+    def __repr__(self):
+        return f"ManifestWeights({self.model_name!r})"
+
+
+def read_weight_specs(model_name, directory=None):
+    """``{weights name: WeightSpec}`` of ``model_name``, read from the manifest now."""
     specs = {}
     for entry in read_manifest(directory).get("weights", []):
         if entry.get("model") != model_name:

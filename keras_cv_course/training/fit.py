@@ -24,7 +24,6 @@ evaluates the *last* model on it (the best-by-validation checkpoint is kept as
 it). With an explicit ``val`` the report evaluates ``best.keras``.
 """
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -32,8 +31,9 @@ import time
 
 import keras
 
-from keras_cv_course import tasks
-from keras_cv_course.blocks.whitening import ADAPT_IMAGES, adapt_model
+from keras_cv_course import _keras_compat, tasks
+from keras_cv_course.adaptation import ADAPT_IMAGES, adapt_model
+from keras_cv_course.runs import model_path
 from keras_cv_course.training import callbacks as cb
 from keras_cv_course.training import report as report_lib
 from keras_cv_course.training.schedules import make_schedule
@@ -155,7 +155,7 @@ def _resolve_model(model_or_name):
     """``(name, ModelInfo or None, model or None)``: a registered name, a .keras
     file (loaded here) or a built ``keras.Model``."""
     if isinstance(model_or_name, (str, os.PathLike)) and str(model_or_name).endswith(".keras"):
-        path = _model_path(os.fspath(model_or_name))
+        path = model_path(os.fspath(model_or_name))
         return os.path.splitext(os.path.basename(path))[0], None, path
     if isinstance(model_or_name, str):
         from keras_cv_course.models import model_info
@@ -167,9 +167,9 @@ def _resolve_model(model_or_name):
 def _build(model_or_name, info, *, task, num_classes, channels, finetune_from, freeze_until):
     """The model to train (inside the strategy scope), frozen before ``freeze_until``."""
     if finetune_from:
-        model = keras.models.load_model(_model_path(finetune_from), compile=False)
+        model = keras.models.load_model(model_path(finetune_from), compile=False)
     elif isinstance(model_or_name, (str, os.PathLike)) and str(model_or_name).endswith(".keras"):
-        model = keras.models.load_model(_model_path(os.fspath(model_or_name)), compile=False)
+        model = keras.models.load_model(model_path(os.fspath(model_or_name)), compile=False)
     elif not isinstance(model_or_name, str):
         model = model_or_name
     else:
@@ -184,18 +184,6 @@ def _build(model_or_name, info, *, task, num_classes, channels, finetune_from, f
 
         freeze(model, until=freeze_until)
     return model
-
-
-def _model_path(path):
-    """A .keras file, or the best/last model of a run directory."""
-    if os.path.isdir(path):
-        for name in ("best.keras", "last.keras"):
-            if os.path.exists(os.path.join(path, name)):
-                return os.path.join(path, name)
-        raise FileNotFoundError(f"{path!r} is a directory without best.keras or last.keras")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No model file {path!r}")
-    return path
 
 
 RESUME_KEYS = ("model", "dataset", "task")
@@ -285,9 +273,10 @@ def fit(
     (surgery.freeze). ``progress_seconds``: with ``verbose``, a progress line
     inside an epoch at most this often (0: per-epoch lines only).
     ``shuffle=False`` keeps the training data in order (for exact comparisons).
-    A fresh model's data-dependent layers (``blocks.PatchWhitening``) are
-    adapted to the first 5,000 training images, un-augmented, before the first
-    step; those seconds count as training time. Returns a ``FitResult``.
+    A fresh model's layers that need data (``adapt`` and ``is_adapted``, see
+    ``keras_cv_course.adaptation``; ``blocks.PatchWhitening``) are adapted to the
+    first 5,000 training images, un-augmented, before the first step; those
+    seconds count as training time. Returns a ``FitResult``.
     """
     started = time.time()
     name, info, given = _resolve_model(model_or_name)
@@ -423,9 +412,9 @@ def _evaluate_and_report(model, task, val_pipe, *, run_dir, config, history, che
 
 
 def _adapt(model, strategy, images):
-    """Set the model's data-dependent layers (``PatchWhitening``) from the
-    first training images, un-augmented; returns (layer names, seconds). The
-    seconds count as training time."""
+    """Adapt the model's layers that need data (``adaptation.adapt_model``) to
+    the first training images, un-augmented; returns (layer names, seconds).
+    The seconds count as training time."""
     started = time.perf_counter()
     with strategy.scope():
         adapted = adapt_model(model, images, max_images=ADAPT_IMAGES)
@@ -433,47 +422,10 @@ def _adapt(model, strategy, images):
 
 
 def _run_keras_fit(model, strategy, *args, **kwargs):
-    """``model.fit`` inside ``strategy.scope()``.
-
-    Two work-arounds for Keras 3.15's TensorFlow trainer under
-    MultiWorkerMirroredStrategy, which otherwise fails before the first step:
-    - for a model created under a strategy it first builds its metrics from one
-      batch averaged with ``strategy.reduce``, which cannot take that per-replica
-      batch ("Attempt to convert a value (PerReplica...)"); handing the model the
-      strategy through the scope instead makes Keras build the metrics when it
-      traces the train step — the same build, without the reduce;
-    - it averages each step's scalar logs with ``strategy.reduce("MEAN", v,
-      axis=0)`` ("Invalid reduction dimension 0 for input with 0 dimensions");
-      during this fit the trainer's ``reduce_per_replica`` averages them over the
-      replicas with ``axis=None`` instead (``_multi_worker_log_reduce``).
-    """
-    import tensorflow as tf
-
-    with strategy.scope():
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            return model.fit(*args, **kwargs)
-        model._distribute_strategy = None
-        with _multi_worker_log_reduce():
-            return model.fit(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def _multi_worker_log_reduce():
-    from keras import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    original = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
-            return tree.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
-        return original(values, strategy, reduction)
-
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    try:
-        yield
-    finally:
-        tf_trainer.reduce_per_replica = original
+    """``model.fit`` inside ``strategy.scope()``, with the work-arounds Keras's
+    trainer needs under MultiWorkerMirroredStrategy (``_keras_compat.multi_worker_fit``)."""
+    with strategy.scope(), _keras_compat.multi_worker_fit(model, strategy):
+        return model.fit(*args, **kwargs)
 
 
 def _describe_source(train, data_dir):

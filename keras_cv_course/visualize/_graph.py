@@ -18,6 +18,8 @@ import re
 import keras
 import numpy as np
 
+from keras_cv_course import _keras_compat
+
 _LEVEL = re.compile(r"^P\d+$")
 CONV_TYPES = (
     keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.DepthwiseConv2D,
@@ -108,10 +110,9 @@ def _feeds(producer, consumer):
     except (AttributeError, ValueError):
         return True
     inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    histories = [getattr(t, "_keras_history", None) for t in inputs]
-    if not all(histories):
+    if not all(isinstance(t, keras.KerasTensor) for t in inputs):
         return True
-    return any(history[0] is producer for history in histories)
+    return any(_keras_compat.keras_history(t)[0] is producer for t in inputs)
 
 
 def conv_layers(model):
@@ -178,15 +179,15 @@ class Tracer:
             for index, layer in enumerate(layers):
                 x = self._call(layer, (x,), {}, final and index == len(layers) - 1)
             return x
-        if isinstance(model, keras.Model) and hasattr(model, "_run_through_graph"):
+        if isinstance(model, keras.Model) and _keras_compat.is_functional(model):
             if len(model.inputs) != 1:
                 raise ValueError(f"visualize supports models with one image input; {model.name!r} has {len(model.inputs)}")
-            output_ops = {id(t._keras_history[0]) for t in model.outputs} if final else set()
+            output_ops = {id(_keras_compat.keras_history(t)[0]) for t in model.outputs} if final else set()
 
             def operation_fn(op):
                 return lambda *args, **kwargs: self._call(op, args, kwargs, id(op) in output_ops)
 
-            outputs = model._run_through_graph([x], operation_fn=operation_fn)
+            outputs = _keras_compat.run_through_graph(model, [x], operation_fn)
             return outputs[0] if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else outputs
         if isinstance(model, keras.Model):
             raise ValueError(

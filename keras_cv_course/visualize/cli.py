@@ -36,8 +36,8 @@ def run_visualize(args):
     import numpy as np
 
     from keras_cv_course import visualize as V
-    from keras_cv_course.models import preprocess_input
-    from keras_cv_course.training.cli import load_any_model, read_image
+    from keras_cv_course.preprocessing import preprocess_input
+    from keras_cv_course.runs import load_any_model, read_image
 
     model, mode, _ = load_any_model(args.model)
     mode = args.mode = args.preprocessing or mode
@@ -95,14 +95,15 @@ def _first_conv_name(V, model):
 
 
 def _patterns(V, model, image, batch, args):
+    from keras_cv_course.preprocessing import value_range
     from keras_cv_course.visualize._graph import conv_layers, find_layer
 
     layers = [find_layer(model, name) for name in args.layer] if args.layer else conv_layers(model)
     paths = []
     for layer in layers:
         count = min(args.filters, getattr(layer, "filters", args.filters))
-        value_range = _VALUE_RANGES.get(args.mode, (0.0, 1.0))
-        patterns = V.filter_patterns(model, layer, range(count), steps=args.steps, size=args.size, value_range=value_range)
+        patterns = V.filter_patterns(model, layer, range(count), steps=args.steps, size=args.size,
+                                     value_range=value_range(args.mode))
         figure, ax = V.new_figure(size=6)
         V.plot_pattern_gallery(ax, patterns, title=f"{layer.name}: filters 0-{count - 1}")
         paths.append(V.save_figure(figure, _png(args.out, "patterns", layer.name)))
@@ -138,9 +139,6 @@ def _saliency(V, model, image, batch, args):
         V.plot_heatmap(ax, V.normalize_maps(heatmap[None])[0], cmap="inferno", title=title)
     return [V.save_figure(figure, _png(args.out, "saliency", "input"))]
 
-
-# the input range each preprocessing mode maps uint8 images to (patterns start gray in it)
-_VALUE_RANGES = {"unit": (0.0, 1.0), "tf": (-1.0, 1.0), "torch": (-2.1, 2.6), "caffe": (-123.7, 151.1), "none": (0.0, 255.0)}
 
 _DRAW = {"activations": _activations, "filters": _filters, "patterns": _patterns, "gradcam": _gradcam, "saliency": _saliency}
 

@@ -49,3 +49,18 @@ def test_hash_mismatch_and_missing_file_are_clear_errors(tmp_path, monkeypatch):
     (tmp_path / entry["file"]).write_bytes(bytes(data))
     with pytest.raises(trained_weights.WeightHashMismatchError, match="sha256"):
         get_model("lenet5", weights="fashion_mnist")
+
+
+def test_the_manifest_is_read_when_the_weights_are_looked_up_not_at_import(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / trained_weights.MANIFEST).write_text("not json")
+    script = ("import keras_cv_course, keras_cv_course.models as m\n"
+              "assert 'lenet5' in m.list_models()\n"
+              "print('imported', flush=True)\n"
+              "m.model_info('lenet5').weights['fashion_mnist']\n")
+    env = {**os.environ, "KCC_WEIGHTS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == "imported", proc.stderr[-3000:]
+    assert proc.returncode != 0 and "JSONDecodeError" in proc.stderr
