@@ -7,23 +7,28 @@ Layer names, order and options are keras.applications' (``conv1_conv``,
 ``predictions``), so its ImageNet files load unchanged and give the same outputs.
 The two ZeroPadding2D layers Keras leaves unnamed are ``conv1_pad`` and ``pool1_pad``.
 
+One generic builder, ``densenet(request, depth=...)``, walks ``BLOCKS[depth]``; each
+model is one ``_common.Row`` of ``ROWS``, its taps, Keras weight files and docstring
+derived from ``depth``.
+
 Feature taps are the BN-ReLU'd output of each dense block: ``conv1_relu`` (P1),
 ``pool2_relu``, ``pool3_relu``, ``pool4_relu`` (the transitions' pre-activation,
 all of the block's maps, before the 1×1 compression) and the final ``relu`` (P5).
 """
+
+import dataclasses
 
 from keras import layers
 
 from keras_cv_course.blocks import dense_block, transition_block
 from keras_cv_course.blocks.dense import BN_EPSILON
 from keras_cv_course.models import _common
-from keras_cv_course.models.registry import FeatureTap, register
+from keras_cv_course.models.registry import FeatureTap
 
 PAPER = "Huang et al. 2017, Densely Connected Convolutional Networks"
 GROWTH_RATE = 32
 STEM_WIDTH = 64
 BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32)}
-PARAMS = {121: 8_062_504, 169: 14_307_880, 201: 20_242_984}
 _HASHES = {  # (top, notop): keras/src/applications/densenet.py
     121: ("9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"),
     169: ("d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"),
@@ -44,37 +49,11 @@ IMAGENET_WEIGHTS = {
 }
 
 
-def densenet(
-    depth,
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name=None,
-):
+def densenet(request, *, depth):
     """The generic DenseNet builder: ``BLOCKS[depth]`` dense layers per block
-    (``conv2`` … ``conv5``), a transition (``pool2`` … ``pool4``) between blocks."""
-    if depth not in BLOCKS:
-        raise ValueError(f"DenseNet depth must be one of {sorted(BLOCKS)}; got {depth!r}")
-    name = name or f"densenet{depth}"
-    image, inputs, spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=224,
-        min_size=32,
-        available_weights=IMAGENET_WEIGHTS[depth],
-    )
-    x = layers.ZeroPadding2D(3, name="conv1_pad")(image)
+    (``conv2`` … ``conv5``), a transition (``pool2`` … ``pool4``) between blocks,
+    ``bn``, ``relu``, then the global-average-pooling head."""
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(request.image)
     x = layers.Conv2D(STEM_WIDTH, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=BN_EPSILON, name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
@@ -86,11 +65,7 @@ def densenet(
             x = transition_block(x, name=f"pool{stage}", compression=0.5)
     x = layers.BatchNormalization(axis=-1, epsilon=BN_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = _common.classifier(x, classes=classes, classifier_activation=classifier_activation)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=spec, include_top=include_top)
+    return request.finish(request.tail(x, request.gap_head()))
 
 
 def block_channels(depth):
@@ -114,24 +89,18 @@ def _taps(depth):
     )
 
 
-def _public(depth):
-    return _common.application(
-        densenet, depth, f"DenseNet{depth}", f"DenseNet-{depth}, blocks {BLOCKS[depth]} ({PAPER}). See ``densenet``."
-    )
+def _derived(row):
+    """``row`` with what its depth decides: taps, Keras's weight files, docstring."""
+    depth = row.options["depth"]
+    return dataclasses.replace(row, taps=_taps(depth), weights=IMAGENET_WEIGHTS[depth],
+                               doc=f"DenseNet-{depth}, blocks {BLOCKS[depth]} ({PAPER}). See ``densenet``.")
 
 
-DenseNet121, DenseNet169, DenseNet201 = (_public(d) for d in (121, 169, 201))
-
-for _depth, _builder in zip((121, 169, 201), (DenseNet121, DenseNet169, DenseNet201)):
-    register(
-        f"densenet{_depth}",
-        _builder,
-        family="densenet",
-        paper=PAPER,
-        input_shape=(224, 224, 3),
-        min_size=32,
-        params=PARAMS[_depth],
-        preprocessing="torch",
-        taps=_taps(_depth),
-        weights=dict(IMAGENET_WEIGHTS[_depth]),
-    )
+# ``params``: count_params() of the default build, as keras.applications counts.
+ROWS = tuple(_derived(row) for row in (
+    _common.Row("densenet121", "DenseNet121", "densenet", PAPER, 8_062_504, "torch", (224, 224, 3), 32, options={"depth": 121}),
+    _common.Row("densenet169", "DenseNet169", "densenet", PAPER, 14_307_880, "torch", (224, 224, 3), 32, options={"depth": 169}),
+    _common.Row("densenet201", "DenseNet201", "densenet", PAPER, 20_242_984, "torch", (224, 224, 3), 32, options={"depth": 201}),
+))
+_BUILDERS = _common.define(ROWS, densenet)
+DenseNet121, DenseNet169, DenseNet201 = _BUILDERS["DenseNet121"], _BUILDERS["DenseNet169"], _BUILDERS["DenseNet201"]

@@ -7,8 +7,13 @@ Networks" (v2, pre-activation, arXiv:1603.05027); Xie et al. 2017, "Aggregated
 Residual Transformations for Deep Neural Networks" (ResNeXt, arXiv:1611.05431);
 Zagoruyko & Komodakis 2016, "Wide Residual Networks" (arXiv:1605.07146).
 
-One generic builder, ``resnet(arch, ...)``, walks a ``ResNetArch`` table (one row
-per stage: blocks, width, stride); the public builders are thin wrappers.
+One generic builder, ``resnet(request, **spec)``, walks a ``ResNetArch`` table (one
+row per stage: blocks, width, stride) made from a row's options (``depth=50``;
+``layout="cifar"`` or ``"wrn"`` for the small-image networks). Every registered model
+is one ``_common.Row`` of ``ROWS``; its feature taps, named weights, ``variant`` name
+suffix and docstring are derived from that table, never typed again. A new ImageNet
+ResNet is one Row, plus one ``IMAGENET_DEPTHS`` entry if its depth is new: ResNet-26
+(timm's ``resnet26``: bottleneck blocks (2, 2, 2, 2), 26 = 2 + 3·8 layers) is.
 
 Layouts (``variant``) of the ImageNet v1 networks:
 - ``"keras"`` (default for ResNet50/101/152; ResNet50V2/101V2/152V2 have only
@@ -18,7 +23,7 @@ Layouts (``variant``) of the ImageNet v1 networks:
   ``conv{s}_block{b}_{0..3}_{conv|bn}``, ``_add``, ``_out``, ``post_bn`` (v2),
   ``avg_pool``, ``predictions`` — so keras.applications' ImageNet files load
   unchanged (``weights="imagenet"``, Keras's own file names and hashes).
-- ``"torchvision"`` (default for ResNet18/34, ResNeXt and Wide ResNet-50/101-2,
+- ``"torchvision"`` (default for ResNet18/26/34, ResNeXt and Wide ResNet-50/101-2,
   which Keras lacks): no conv bias, BN epsilon 1e-5 and momentum 0.9 (PyTorch's
   0.1), He-normal fan-out init, the bottleneck's stride on the 3×3 ("ResNet
   v1.5"), strided 3×3 convs padded symmetrically. Same layer names. Published
@@ -46,12 +51,14 @@ Both use He-normal init, no conv biases and PyTorch's BN settings. Weight decay
 """
 
 import dataclasses
+import functools
+import inspect
 
 from keras import layers
 
 from keras_cv_course.blocks import conv_bn_act, residual
 from keras_cv_course.models import _common
-from keras_cv_course.models.registry import FeatureTap, register
+from keras_cv_course.models.registry import FeatureTap
 
 PAPER_V1 = "He, Zhang, Ren & Sun 2015, Deep Residual Learning for Image Recognition"
 PAPER_V2 = "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks"
@@ -59,8 +66,10 @@ PAPER_RESNEXT = "Xie, Girshick, Dollar, Tu & He 2017, Aggregated Residual Transf
 PAPER_WRN = "Zagoruyko & Komodakis 2016, Wide Residual Networks"
 
 IMAGENET_WIDTHS = (64, 128, 256, 512)
+# depth → (block, blocks per stage). A new depth is one entry here and one Row in ROWS.
 IMAGENET_DEPTHS = {
     18: ("basic", (2, 2, 2, 2)),
+    26: ("bottleneck", (2, 2, 2, 2)),  # timm's resnet26
     34: ("basic", (3, 4, 6, 3)),
     50: ("bottleneck", (3, 4, 6, 3)),
     101: ("bottleneck", (3, 4, 23, 3)),
@@ -165,49 +174,19 @@ class ResNetArch:
         return tuple(FeatureTap(f"P{s.bit_length() - 1}", layer, c, s) for s, (layer, c) in sorted(deepest.items()))
 
 
-def resnet(
-    arch,
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet",
-    available_weights=None,
-    default_size=224,
-    min_size=32,
-):
-    """The generic builder: stem, the stages of ``arch``, (v2: ``post_bn``,
-    ``post_relu``), then the keras.applications tail."""
-    image, inputs, spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=default_size,
-        min_size=min_size,
-        available_weights=available_weights,
-    )
+def resnet(request, **spec):
+    """The generic builder: the stem, the stages of ``arch_of(**spec)``, (v2:
+    ``post_bn``, ``post_relu``), then the global-average-pooling head."""
+    arch = arch_of(**spec)
     options = arch.block_options
-    x = _stem(image, arch, options)
+    x = _stem(request.image, arch, options)
     block = BLOCKS[(arch.block, arch.preact)]
     for block_name, width, stride in arch.plan():
         x = block(x, width, stride=stride, name=block_name, **options)
     if arch.preact:
         x = layers.BatchNormalization(epsilon=options["bn_epsilon"], momentum=options["bn_momentum"], name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = _common.classifier(x, classes=classes, classifier_activation=classifier_activation)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=spec, include_top=include_top)
+    return request.finish(request.tail(x, request.gap_head()))
 
 
 def _stem(x, arch, options):
@@ -254,59 +233,6 @@ def _frozen(options):
     return tuple(sorted(options.items(), key=lambda item: item[0]))
 
 
-def _imagenet_builder(key, builder_name, depth, *, version=1, default_variant="keras", groups=1, width_per_group=64, paper=PAPER_V1):
-    variant_doc = "" if version == 2 else f' ``variant="keras"|"torchvision"`` (default {default_variant!r}).'
-
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
-        variant=default_variant,
-    ):
-        arch = imagenet_arch(depth, version=version, variant=variant, groups=groups, width_per_group=width_per_group)
-        return resnet(
-            arch,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name or (key if variant == default_variant else f"{key}_{variant}"),
-            available_weights=keras_weights_for(depth, version=version, variant=variant),
-        )
-
-    builder.__name__ = builder.__qualname__ = builder_name
-    builder.__doc__ = f"{builder_name} ({paper}); see the module docstring.{variant_doc}"
-    return builder
-
-
-ResNet18 = _imagenet_builder("resnet18", "ResNet18", 18, default_variant="torchvision")
-ResNet34 = _imagenet_builder("resnet34", "ResNet34", 34, default_variant="torchvision")
-ResNet50 = _imagenet_builder("resnet50", "ResNet50", 50)
-ResNet101 = _imagenet_builder("resnet101", "ResNet101", 101)
-ResNet152 = _imagenet_builder("resnet152", "ResNet152", 152)
-ResNet50V2 = _imagenet_builder("resnet50_v2", "ResNet50V2", 50, version=2, paper=PAPER_V2)
-ResNet101V2 = _imagenet_builder("resnet101_v2", "ResNet101V2", 101, version=2, paper=PAPER_V2)
-ResNet152V2 = _imagenet_builder("resnet152_v2", "ResNet152V2", 152, version=2, paper=PAPER_V2)
-ResNeXt50_32x4d = _imagenet_builder(
-    "resnext50_32x4d", "ResNeXt50_32x4d", 50, default_variant="torchvision", groups=32, width_per_group=4, paper=PAPER_RESNEXT
-)
-ResNeXt101_32x8d = _imagenet_builder(
-    "resnext101_32x8d", "ResNeXt101_32x8d", 101, default_variant="torchvision", groups=32, width_per_group=8, paper=PAPER_RESNEXT
-)
-WideResNet50_2 = _imagenet_builder("wide_resnet50_2", "WideResNet50_2", 50, default_variant="torchvision", width_per_group=128, paper=PAPER_WRN)
-WideResNet101_2 = _imagenet_builder(
-    "wide_resnet101_2", "WideResNet101_2", 101, default_variant="torchvision", width_per_group=128, paper=PAPER_WRN
-)
-
-
 def cifar_arch(depth, *, shortcut="A"):
     """He et al. 2015 §4.2: depth 6n+2, n basic blocks per stage of 16/32/64 filters."""
     if depth < 8 or (depth - 2) % 6:
@@ -331,176 +257,153 @@ def wide_resnet_arch(depth, width, *, dropout=0.0):
 
 
 SMALL_IMAGE_MIN_SIZE = 8
+LAYOUTS = {"imagenet": imagenet_arch, "cifar": cifar_arch, "wrn": wide_resnet_arch}
 
 
-def _small_image_builder(arch, *, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name):
-    return resnet(
-        arch,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        default_size=32,
-        min_size=SMALL_IMAGE_MIN_SIZE,
+def arch_of(layout="imagenet", **spec):
+    """The ``ResNetArch`` of a row's options: ``LAYOUTS[layout](**spec)``."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"ResNet layout must be one of {sorted(LAYOUTS)}; got {layout!r}")
+    return LAYOUTS[layout](**spec)
+
+
+def named_weights(spec):
+    """The named weights a build with options ``spec`` can load (Keras's files for the
+    Keras-layout ImageNet v1/v2 50/101/152). Making its ``ResNetArch`` first refuses a
+    bad depth, variant or shortcut before the input is resolved."""
+    arch_of(**spec)
+    if spec.get("layout", "imagenet") != "imagenet":
+        return {}
+    return keras_weights_for(spec["depth"], version=spec.get("version", 1), variant=spec.get("variant", "keras"))
+
+
+def _derived(rows):
+    """``rows`` with what their table entry decides filled in: feature taps, named
+    weights, the ``variant`` name suffix and the docstring (presets: from their base
+    row's options with their ``fixed`` ones)."""
+    by_name = {row.name: row for row in rows}
+    return tuple(_derive(row, by_name.get(row.base, row)) for row in rows)
+
+
+def _derive(row, base):
+    defaults = {**base.options, **base.user_options}
+    arch = arch_of(**{**defaults, **row.fixed})
+    facts = {"taps": row.taps or arch.taps()}
+    if row.weights is None:
+        facts["weights"] = lambda chosen: named_weights({**defaults, **chosen})
+    if row.public is not None and row.name_of is None and "variant" in row.user_options:
+        facts["name_of"] = functools.partial(_variant_name, row.name, row.user_options["variant"])
+    if row.public is not None and not row.doc:
+        facts["doc"] = _doc(row, arch)
+    return dataclasses.replace(row, **facts)
+
+
+def _variant_name(name, default_variant, options):
+    """``resnet50`` in the row's default layout, ``resnet50_torchvision`` in the other."""
+    return name if options["variant"] == default_variant else f"{name}_{options['variant']}"
+
+
+def _doc(row, arch):
+    options = arch.block_options
+    grouped = "" if options.get("groups", 1) == 1 and options.get("width_per_group", 64) == 64 else (
+        f", {options['groups']} groups × width {options['width_per_group']}")
+    kind = "pre-activation " if arch.preact else ""
+    user = ", ".join(f"{key}={value!r}" for key, value in row.user_options.items())
+    return (f"{row.public} ({row.paper}): {kind}{arch.block} blocks {arch.depths} of widths {arch.widths}{grouped}; "
+            f"options {user}. See the module docstring.")
+
+
+def _signature(row, builder, leading=()):
+    """``builder``'s signature naming ``row``'s options with their defaults (the
+    contract's builders show ``**options``): ``leading`` ones first, the others
+    keyword-only after ``name`` (positional there too when ``leading`` is given, as
+    ``CIFARResNet`` and ``WideResNet`` always had)."""
+    P = inspect.Parameter
+    application = [p for p in inspect.signature(builder).parameters.values() if p.kind != P.VAR_KEYWORD]
+    after_name = P.POSITIONAL_OR_KEYWORD if leading else P.KEYWORD_ONLY
+    return inspect.Signature(
+        [P(key, P.POSITIONAL_OR_KEYWORD, default=row.user_options[key]) for key in leading] + application
+        + [P(key, after_name, default=value) for key, value in row.user_options.items() if key not in leading]
     )
 
 
+def _options_first(row, *leading):
+    """The public builder of an unregistered ``row`` taking its ``leading`` options
+    first and by position (``CIFARResNet(56)``, ``WideResNet(16, 4)``)."""
+    builder = _common.public_builder(row, resnet)
+    signature = _signature(row, builder, leading)
 
-def CIFARResNet(
-    depth=20,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    name=None,
-    shortcut="A",
-):
-    """A CIFAR ResNet of depth 6n+2 (He et al. 2015 §4.2); ``shortcut="A"`` or ``"B"``.
-    Takes any input of at least 8×8 (32×32×3 CIFAR, 28×28×1 Fashion-MNIST)."""
-    return _small_image_builder(
-        cifar_arch(depth, shortcut=shortcut),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or f"cifar_resnet{depth}",
-    )
+    @functools.wraps(builder)
+    def options_first(*args, **kwargs):
+        return builder(**signature.bind(*args, **kwargs).arguments)
+
+    options_first.__signature__ = signature
+    return options_first
 
 
-def WideResNet(
-    depth=28,
-    width=10,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    name=None,
-    dropout=0.0,
-):
-    """WRN-``depth``-``width`` for small images (Zagoruyko & Komodakis 2016)."""
-    return _small_image_builder(
-        wide_resnet_arch(depth, width, dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        name=name or f"wrn_{depth}_{width}",
-    )
-
-
-def _fixed(generic, builder_name, doc, **fixed):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=10,
-        classifier_activation="softmax",
-        name=None,
-        **options,
-    ):
-        return generic(
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-            **fixed,
-            **options,
-        )
-
-    builder.__name__ = builder.__qualname__ = builder_name
-    builder.__doc__ = doc
-    return builder
-
-
-CIFAR_DEPTHS = (20, 32, 44, 56, 110)
-CIFARResNet20, CIFARResNet32, CIFARResNet44, CIFARResNet56, CIFARResNet110 = (
-    _fixed(CIFARResNet, f"CIFARResNet{d}", f"ResNet-{d} for CIFAR ({PAPER_V1}, §4.2); options: shortcut='A'|'B'.", depth=d)
-    for d in CIFAR_DEPTHS
-)
-WRN16_4 = _fixed(WideResNet, "WRN16_4", f"WRN-16-4 ({PAPER_WRN}); option: dropout.", depth=16, width=4)
-WRN28_10 = _fixed(WideResNet, "WRN28_10", f"WRN-28-10 ({PAPER_WRN}); option: dropout.", depth=28, width=10)
-
-
-# ---------------------------------------------------------------- registry
+# ---------------------------------------------------------------- the models
 # ``params``: model.count_params() of the default build (top included, default
-# classes), as Keras counts — BN moving statistics included.
-_IMAGENET_MODELS = (
-    # key, builder, arch kwargs, params, preprocessing, paper
-    ("resnet18", ResNet18, dict(depth=18, variant="torchvision"), 11_699_112, "torch", PAPER_V1),
-    ("resnet34", ResNet34, dict(depth=34, variant="torchvision"), 21_814_696, "torch", PAPER_V1),
-    ("resnet50", ResNet50, dict(depth=50), 25_636_712, "caffe", PAPER_V1),
-    ("resnet101", ResNet101, dict(depth=101), 44_707_176, "caffe", PAPER_V1),
-    ("resnet152", ResNet152, dict(depth=152), 60_419_944, "caffe", PAPER_V1),
-    ("resnet50_torchvision", ResNet50, dict(depth=50, variant="torchvision"), 25_610_152, "torch", PAPER_V1),
-    ("resnet101_torchvision", ResNet101, dict(depth=101, variant="torchvision"), 44_654_504, "torch", PAPER_V1),
-    ("resnet152_torchvision", ResNet152, dict(depth=152, variant="torchvision"), 60_344_232, "torch", PAPER_V1),
-    ("resnet50_v2", ResNet50V2, dict(depth=50, version=2), 25_613_800, "tf", PAPER_V2),
-    ("resnet101_v2", ResNet101V2, dict(depth=101, version=2), 44_675_560, "tf", PAPER_V2),
-    ("resnet152_v2", ResNet152V2, dict(depth=152, version=2), 60_380_648, "tf", PAPER_V2),
-    ("resnext50_32x4d", ResNeXt50_32x4d, dict(depth=50, variant="torchvision", groups=32, width_per_group=4), 25_097_128, "torch", PAPER_RESNEXT),
-    ("resnext101_32x8d", ResNeXt101_32x8d, dict(depth=101, variant="torchvision", groups=32, width_per_group=8), 88_994_216, "torch", PAPER_RESNEXT),
-    ("wide_resnet50_2", WideResNet50_2, dict(depth=50, variant="torchvision", width_per_group=128), 68_951_464, "torch", PAPER_WRN),
-    ("wide_resnet101_2", WideResNet101_2, dict(depth=101, variant="torchvision", width_per_group=128), 127_024_552, "torch", PAPER_WRN),
-)
-_SMALL_IMAGE_MODELS = tuple(
-    (f"cifar_resnet{d}", builder, cifar_arch(d), params, PAPER_V1)
-    for d, builder, params in zip(
-        CIFAR_DEPTHS,
-        (CIFARResNet20, CIFARResNet32, CIFARResNet44, CIFARResNet56, CIFARResNet110),
-        (271_098, 466_426, 661_754, 857_082, 1_736_058),
-    )
-) + (
-    ("wrn_16_4", WRN16_4, wide_resnet_arch(16, 4), 2_752_506, PAPER_WRN),
-    ("wrn_28_10", WRN28_10, wide_resnet_arch(28, 10), 36_497_146, PAPER_WRN),
-)
-
-for _key, _builder, _arch_kwargs, _params, _mode, _paper in _IMAGENET_MODELS:
-    register(
-        _key,
-        _builder,
-        family="resnet",
-        paper=_paper,
-        input_shape=(224, 224, 3),
-        min_size=32,
-        params=_params,
-        preprocessing=_mode,
-        taps=imagenet_arch(**_arch_kwargs).taps(),
-        weights=keras_weights_for(_arch_kwargs["depth"], version=_arch_kwargs.get("version", 1), variant=_arch_kwargs.get("variant", "keras")),
-        kwargs={"variant": "torchvision"} if _key.endswith("_torchvision") else {},
-    )
-
-for _key, _builder, _arch, _params, _paper in _SMALL_IMAGE_MODELS:
-    register(
-        _key,
-        _builder,
-        family="resnet",
-        paper=_paper,
-        input_shape=(32, 32, 3),
-        min_size=SMALL_IMAGE_MIN_SIZE,
-        params=_params,
-        preprocessing="unit",
-        taps=_arch.taps(),
-        classes=10,
-    )
+# classes), as Keras counts — BN moving statistics included; the registry sweep checks
+# it. ``options`` is the table entry (``depth``, and ``version``, ``groups``,
+# ``width_per_group`` where they differ from 1, 1, 64); ``user_options`` what a caller
+# may change. Presets (``public=None``) are another row's builder with ``fixed`` options.
+Row = _common.Row
+TORCH, KERAS = {"variant": "torchvision"}, {"variant": "keras"}
+ROWS = _derived((
+    Row("resnet18", "ResNet18", "resnet", PAPER_V1, 11_699_112, "torch", (224, 224, 3), 32, options={"depth": 18}, user_options=TORCH),
+    Row("resnet26", "ResNet26", "resnet", PAPER_V1, 16_026_024, "torch", (224, 224, 3), 32, options={"depth": 26}, user_options=TORCH),
+    Row("resnet34", "ResNet34", "resnet", PAPER_V1, 21_814_696, "torch", (224, 224, 3), 32, options={"depth": 34}, user_options=TORCH),
+    Row("resnet50", "ResNet50", "resnet", PAPER_V1, 25_636_712, "caffe", (224, 224, 3), 32, options={"depth": 50}, user_options=KERAS),
+    Row("resnet101", "ResNet101", "resnet", PAPER_V1, 44_707_176, "caffe", (224, 224, 3), 32, options={"depth": 101}, user_options=KERAS),
+    Row("resnet152", "ResNet152", "resnet", PAPER_V1, 60_419_944, "caffe", (224, 224, 3), 32, options={"depth": 152}, user_options=KERAS),
+    Row("resnet50_torchvision", None, "resnet", PAPER_V1, 25_610_152, "torch", (224, 224, 3), 32, base="resnet50", fixed=TORCH),
+    Row("resnet101_torchvision", None, "resnet", PAPER_V1, 44_654_504, "torch", (224, 224, 3), 32, base="resnet101", fixed=TORCH),
+    Row("resnet152_torchvision", None, "resnet", PAPER_V1, 60_344_232, "torch", (224, 224, 3), 32, base="resnet152", fixed=TORCH),
+    Row("resnet50_v2", "ResNet50V2", "resnet", PAPER_V2, 25_613_800, "tf", (224, 224, 3), 32,
+        options={"depth": 50, "version": 2}, user_options=KERAS),
+    Row("resnet101_v2", "ResNet101V2", "resnet", PAPER_V2, 44_675_560, "tf", (224, 224, 3), 32,
+        options={"depth": 101, "version": 2}, user_options=KERAS),
+    Row("resnet152_v2", "ResNet152V2", "resnet", PAPER_V2, 60_380_648, "tf", (224, 224, 3), 32,
+        options={"depth": 152, "version": 2}, user_options=KERAS),
+    Row("resnext50_32x4d", "ResNeXt50_32x4d", "resnet", PAPER_RESNEXT, 25_097_128, "torch", (224, 224, 3), 32,
+        options={"depth": 50, "groups": 32, "width_per_group": 4}, user_options=TORCH),
+    Row("resnext101_32x8d", "ResNeXt101_32x8d", "resnet", PAPER_RESNEXT, 88_994_216, "torch", (224, 224, 3), 32,
+        options={"depth": 101, "groups": 32, "width_per_group": 8}, user_options=TORCH),
+    Row("wide_resnet50_2", "WideResNet50_2", "resnet", PAPER_WRN, 68_951_464, "torch", (224, 224, 3), 32,
+        options={"depth": 50, "width_per_group": 128}, user_options=TORCH),
+    Row("wide_resnet101_2", "WideResNet101_2", "resnet", PAPER_WRN, 127_024_552, "torch", (224, 224, 3), 32,
+        options={"depth": 101, "width_per_group": 128}, user_options=TORCH),
+    # Small images: 32×32×3 by default, 10 classes, any side of at least 8.
+    Row("cifar_resnet20", "CIFARResNet20", "resnet", PAPER_V1, 271_098, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "cifar", "depth": 20}, user_options={"shortcut": "A"}),
+    Row("cifar_resnet32", "CIFARResNet32", "resnet", PAPER_V1, 466_426, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "cifar", "depth": 32}, user_options={"shortcut": "A"}),
+    Row("cifar_resnet44", "CIFARResNet44", "resnet", PAPER_V1, 661_754, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "cifar", "depth": 44}, user_options={"shortcut": "A"}),
+    Row("cifar_resnet56", "CIFARResNet56", "resnet", PAPER_V1, 857_082, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "cifar", "depth": 56}, user_options={"shortcut": "A"}),
+    Row("cifar_resnet110", "CIFARResNet110", "resnet", PAPER_V1, 1_736_058, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "cifar", "depth": 110}, user_options={"shortcut": "A"}),
+    Row("wrn_16_4", "WRN16_4", "resnet", PAPER_WRN, 2_752_506, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "wrn", "depth": 16, "width": 4}, user_options={"dropout": 0.0}),
+    Row("wrn_28_10", "WRN28_10", "resnet", PAPER_WRN, 36_497_146, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        options={"layout": "wrn", "depth": 28, "width": 10}, user_options={"dropout": 0.0}),
+))
+# Any depth (and width): public builders, not registered models.
+ANY_DEPTH = _derived((
+    Row("cifar_resnet", "CIFARResNet", "resnet", PAPER_V1, 271_098, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        doc="A CIFAR ResNet of depth 6n+2 (He et al. 2015 §4.2); ``shortcut=\"A\"`` or ``\"B\"``.\n"
+            "    Takes any input of at least 8×8 (32×32×3 CIFAR, 28×28×1 Fashion-MNIST).",
+        options={"layout": "cifar"}, user_options={"depth": 20, "shortcut": "A"}, name_of=lambda o: f"cifar_resnet{o['depth']}"),
+    Row("wrn", "WideResNet", "resnet", PAPER_WRN, 36_497_146, "unit", (32, 32, 3), SMALL_IMAGE_MIN_SIZE, classes=10,
+        doc="WRN-``depth``-``width`` for small images (Zagoruyko & Komodakis 2016).",
+        options={"layout": "wrn"}, user_options={"depth": 28, "width": 10, "dropout": 0.0},
+        name_of=lambda o: f"wrn_{o['depth']}_{o['width']}"),
+))
+_BUILDERS = _common.define(ROWS, resnet)
+for _row in ROWS:
+    if _row.public is not None:
+        _BUILDERS[_row.public].__signature__ = _signature(_row, _BUILDERS[_row.public])
+globals().update(_BUILDERS)  # ResNet18, ResNet26, ..., WRN28_10: one public builder per Row
+CIFARResNet = _options_first(ANY_DEPTH[0], "depth")
+WideResNet = _options_first(ANY_DEPTH[1], "depth", "width")

@@ -2,13 +2,15 @@
 "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model
 size", arXiv:1602.07360), torchvision's layout.
 
-One table per version, a row per layer: ``("conv", filters, kernel, stride)``,
+One generic builder, ``squeezenet(request, version=...)``, and one table per
+version, a row per layer: ``("conv", filters, kernel, stride)``,
 ``("pool",)`` (3×3/2 max pool with PyTorch's ceil rounding) or
 ``("fire", squeeze, expand1x1, expand3x3)``. Version 1.1 (SqueezeNet's GitHub
 release) has a 3×3/64 first conv and pools earlier: 2.4× less computation, the
 same accuracy. The top is dropout 0.5 → 1×1 conv ``conv10`` to ``classes`` maps
 → ReLU → global average pooling → ``classifier_activation`` (``predictions``);
-note the ReLU before the average, as in the paper and torchvision.
+note the ReLU before the average, as in the paper and torchvision. Each model is
+one ``_common.Row`` of ``ROWS``.
 
 No feature taps: the "valid" 7×7/2 (1.0) or 3×3/2 (1.1) first conv makes every
 map size differ from input/stride (224 → 109 → 54 → 27 → 13 for 1.0;
@@ -19,7 +21,6 @@ from keras import layers
 
 from keras_cv_course.blocks import conv_bn_act, fire_module, max_pool_ceil
 from keras_cv_course.models import _common
-from keras_cv_course.models.registry import register
 
 PAPER = "Iandola et al. 2016, SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"
 
@@ -53,41 +54,12 @@ LAYER_TABLES = {
         ("fire", 64, 256, 256),
     ),
 }
-# Smallest input whose maps survive the valid first conv and three ceil-mode pools.
-MIN_SIZE = {"1_0": 21, "1_1": 17}
 
-
-def squeezenet(
-    version,
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name=None,
-    dropout=0.5,
-):
+def squeezenet(request, *, version, dropout=0.5):
     """The generic SqueezeNet builder: walks ``LAYER_TABLES[version]``. Layers:
-    ``conv1``, ``pool1``…``pool3``, ``fire2``…``fire9`` (paper numbering), ``conv10``."""
-    if version not in LAYER_TABLES:
-        raise ValueError(f"SqueezeNet version must be one of {sorted(LAYER_TABLES)}; got {version!r}")
-    name = name or f"squeezenet{version}"
-    image, inputs, spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=224,
-        min_size=MIN_SIZE[version],
-    )
-    x, pools, fires = image, 0, 1
+    ``conv1``, ``pool1``…``pool3``, ``fire2``…``fire9`` (paper numbering), then the
+    ``conv10`` top."""
+    x, pools, fires = request.image, 0, 1
     for kind, *args in LAYER_TABLES[version]:
         if kind == "conv":
             filters, kernel, stride = args
@@ -99,30 +71,29 @@ def squeezenet(
         else:
             fires += 1
             x = fire_module(x, *args, name=f"fire{fires}")
-    if include_top:
-        if dropout:
-            x = layers.Dropout(dropout, name="conv10_dropout")(x)
-        x = conv_bn_act(x, classes, 1, batch_norm=False, use_bias=True, name="conv10", conv_name="conv10")
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Activation(classifier_activation or "linear", name="predictions")(x)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=spec, include_top=include_top)
+    return request.finish(request.tail(x, lambda x: _top(x, request, dropout)))
 
 
-def _public(version):
-    return _common.application(
-        squeezenet,
-        version,
-        f"SqueezeNet{version}",
-        f"SqueezeNet {version.replace('_', '.')} ({PAPER}). See ``squeezenet``.",
-        dropout=0.5,
-    )
+def _top(x, request, dropout):
+    """Dropout → 1×1 ``conv10`` to ``classes`` maps with ReLU → global average →
+    ``classifier_activation`` (``predictions``)."""
+    if dropout:
+        x = layers.Dropout(dropout, name="conv10_dropout")(x)
+    x = conv_bn_act(x, request.classes, 1, batch_norm=False, use_bias=True, name="conv10", conv_name="conv10")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return layers.Activation(request.classifier_activation or "linear", name="predictions")(x)
 
 
-SqueezeNet1_0, SqueezeNet1_1 = _public("1_0"), _public("1_1")
-
-register("squeezenet1_0", SqueezeNet1_0, family="squeezenet", paper=PAPER, input_shape=(224, 224, 3),
-         min_size=MIN_SIZE["1_0"], params=1_248_424, preprocessing="torch")
-register("squeezenet1_1", SqueezeNet1_1, family="squeezenet", paper=PAPER, input_shape=(224, 224, 3),
-         min_size=MIN_SIZE["1_1"], params=1_235_496, preprocessing="torch")
+# ``params``: torchvision's published figures (no BN, so Keras counts the same).
+# ``min_size``: the smallest input whose maps survive the valid first conv and three
+# ceil-mode pools (21 for 1.0, 17 for 1.1).
+ROWS = (
+    _common.Row("squeezenet1_0", "SqueezeNet1_0", "squeezenet", PAPER, 1_248_424, "torch", (224, 224, 3), 21,
+                doc=f"SqueezeNet 1.0 ({PAPER}): 7×7/2 conv of 96. See ``squeezenet``.",
+                options={"version": "1_0"}, user_options={"dropout": 0.5}),
+    _common.Row("squeezenet1_1", "SqueezeNet1_1", "squeezenet", PAPER, 1_235_496, "torch", (224, 224, 3), 17,
+                doc=f"SqueezeNet 1.1 ({PAPER}): 3×3/2 conv of 64, earlier pools. See ``squeezenet``.",
+                options={"version": "1_1"}, user_options={"dropout": 0.5}),
+)
+_BUILDERS = _common.define(ROWS, squeezenet)
+SqueezeNet1_0, SqueezeNet1_1 = _BUILDERS["SqueezeNet1_0"], _BUILDERS["SqueezeNet1_1"]

@@ -73,3 +73,16 @@ def test_feature_taps_channels_follow_the_blocks():
     assert [t.channels for t in model_info("densenet121").taps] == [64, 256, 512, 1024, 1024]
     assert [t.channels for t in model_info("densenet169").taps] == [64, 256, 512, 1280, 1664]
     assert [t.channels for t in model_info("densenet201").taps] == [64, 256, 512, 1792, 1920]
+
+
+def test_one_row_per_depth_with_taps_and_weights_from_the_depth():
+    from keras_cv_course.models import densenet
+
+    assert [(r.name, r.public, r.options) for r in densenet.ROWS] == [
+        (f"densenet{d}", f"DenseNet{d}", {"depth": d}) for d in (121, 169, 201)]
+    for row in densenet.ROWS:
+        info = model_info(row.name)
+        assert info.taps == densenet._taps(row.options["depth"]) and info.params == row.params
+        assert info.weights == IMAGENET_WEIGHTS[row.options["depth"]]
+    with pytest.raises(TypeError, match=r"DenseNet121\(\) got unexpected keyword arguments \['dropout'\]"):
+        DenseNet121(dropout=0.2)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from keras_cv_course.models import SqueezeNet1_0, SqueezeNet1_1, model_info
-from keras_cv_course.models.squeezenet import MIN_SIZE
 
 # torchvision's published figures (SqueezeNet1_0_Weights / SqueezeNet1_1_Weights "num_params").
 CASES = [
@@ -32,9 +31,9 @@ def test_parameters_map_sizes_and_top(builder, key, params, sides):
     assert model.get_layer("fire9_concat").output.shape[1:] == (13, 13, 512)
 
 
-@pytest.mark.parametrize("builder, key", [(SqueezeNet1_0, "1_0"), (SqueezeNet1_1, "1_1")])
-def test_smallest_input_and_feature_output(builder, key):
-    size = MIN_SIZE[key]
+@pytest.mark.parametrize("builder, key, size", [(SqueezeNet1_0, "squeezenet1_0", 21), (SqueezeNet1_1, "squeezenet1_1", 17)])
+def test_smallest_input_and_feature_output(builder, key, size):
+    assert model_info(key).min_size == size
     model = builder(include_top=False, pooling="avg", input_shape=(size, size, 3))
     assert model.output_shape == (None, 512)
     assert model.get_layer("fire9_concat").output.shape[1:3] == (1, 1)
@@ -48,3 +47,17 @@ def test_logits_without_activation_are_the_mean_of_relu_maps():
     x = rng.uniform(-1, 1, size=(2, 64, 64, 3)).astype("float32")
     logits = keras.ops.convert_to_numpy(model(x))
     assert logits.shape == (2, 7) and (logits >= 0).all()
+
+
+def test_one_row_per_version_and_the_dropout_option():
+    from keras_cv_course.models import squeezenet
+
+    assert [(r.name, r.public, r.options, r.user_options) for r in squeezenet.ROWS] == [
+        ("squeezenet1_0", "SqueezeNet1_0", {"version": "1_0"}, {"dropout": 0.5}),
+        ("squeezenet1_1", "SqueezeNet1_1", {"version": "1_1"}, {"dropout": 0.5}),
+    ]
+    with keras.StatelessScope():
+        assert not any(isinstance(l, keras.layers.Dropout) for l in SqueezeNet1_1(dropout=0.0).layers)
+        assert SqueezeNet1_0(include_top=False, pooling="max").output_shape == (None, 512)
+    with pytest.raises(TypeError, match=r"SqueezeNet1_0\(\) got unexpected keyword arguments \['variant'\]"):
+        SqueezeNet1_0(variant="paper")
