@@ -383,10 +383,10 @@ class Row:
     their defaults (``dropout=0.0``). ``params`` is the reference parameter count
     of the default build (Keras ``count_params``, 1000 classes or ``classes``),
     asserted by the registry sweep. ``weights`` maps names to ``WeightSpec`` or is
-    a callable of the chosen options returning that map (read lazily, and per
-    build when the weights depend on an option such as ``alpha``). ``rules`` turns the resolved
-    options into ``InputRules`` when they depend on them; ``name_of`` the model
-    name when a user option changes it.
+    a callable of the row's options and the chosen ones returning that map (read lazily, and per
+    build when the weights depend on an option such as ``alpha``). ``rules`` turns the row's
+    options and the chosen ones into ``InputRules`` when they depend on them;
+    ``name_of`` into the model name when a user option changes it.
     """
 
     name: str
@@ -412,17 +412,17 @@ class Row:
 
     def input_rules(self, options):
         if self.rules is not None:
-            return self.rules(options)
+            return self.rules({**self.options, **options})
         return InputRules(self.input_shape[0], self.min_size, self.input_shape[2], self.require_flatten)
 
     def available_weights(self, options=None):
         """The named weights a build with ``options`` (default: the row's own) can load."""
-        chosen = {**self.user_options, **self.fixed, **(options or {})}
+        chosen = {**self.options, **self.user_options, **self.fixed, **(options or {})}
         found = self.weights(chosen) if callable(self.weights) else self.weights
         return {} if found is None else found  # a lazy mapping stays lazy: the manifest is read on use
 
     def model_name(self, options):
-        return self.name_of(options) if self.name_of is not None else self.name
+        return self.name_of({**self.options, **options}) if self.name_of is not None else self.name
 
 
 def public_builder(row, generic):
@@ -445,7 +445,22 @@ def public_builder(row, generic):
     builder.__name__ = builder.__qualname__ = row.public
     builder.__module__ = getattr(generic, "__module__", __name__)
     builder.__doc__ = row.doc or f"{row.public} ({row.paper})."
+    builder.__signature__ = _signature(row)
     return builder
+
+
+def _signature(row):
+    """The keras.applications signature with the row's defaults, then its user
+    options as keyword-only parameters (what ``help()`` and IDEs show)."""
+    import inspect
+
+    defaults = dict(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                    classes=row.classes, classifier_activation="softmax", name=None)
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter(arg, keyword, default=defaults[arg]) for arg in APPLICATION_ARGS]
+    parameters += [inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=value)
+                   for option, value in row.user_options.items()]
+    return inspect.Signature(parameters)
 
 
 def define(rows, generic):

@@ -314,12 +314,11 @@ def _doc(row, arch):
 
 
 def _signature(row, builder, leading=()):
-    """``builder``'s signature naming ``row``'s options with their defaults (the
-    contract's builders show ``**options``): ``leading`` ones first, the others
-    keyword-only after ``name`` (positional there too when ``leading`` is given, as
-    ``CIFARResNet`` and ``WideResNet`` always had)."""
+    """``builder``'s signature with ``row``'s ``leading`` options first and by
+    position, the others after ``name`` (positional there too, as ``CIFARResNet``
+    and ``WideResNet`` always had)."""
     P = inspect.Parameter
-    application = [p for p in inspect.signature(builder).parameters.values() if p.kind != P.VAR_KEYWORD]
+    application = [p for p in inspect.signature(builder).parameters.values() if p.kind == P.POSITIONAL_OR_KEYWORD]
     after_name = P.POSITIONAL_OR_KEYWORD if leading else P.KEYWORD_ONLY
     return inspect.Signature(
         [P(key, P.POSITIONAL_OR_KEYWORD, default=row.user_options[key]) for key in leading] + application
@@ -401,9 +400,6 @@ ANY_DEPTH = _derived((
         name_of=lambda o: f"wrn_{o['depth']}_{o['width']}"),
 ))
 _BUILDERS = _common.define(ROWS, resnet)
-for _row in ROWS:
-    if _row.public is not None:
-        _BUILDERS[_row.public].__signature__ = _signature(_row, _BUILDERS[_row.public])
 globals().update(_BUILDERS)  # ResNet18, ResNet26, ..., WRN28_10: one public builder per Row
 CIFARResNet = _options_first(ANY_DEPTH[0], "depth")
 WideResNet = _options_first(ANY_DEPTH[1], "depth", "width")
