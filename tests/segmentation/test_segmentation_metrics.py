@@ -118,3 +118,77 @@ def test_mean_iou_matches_keras_mean_iou(rng, num_classes):
     ours = segmentation_summary(confusion_matrix(gt, pred, num_classes))["mean_iou"]
     assert ours == pytest.approx(float(reference.result()), rel=1e-5)
     np.testing.assert_array_equal(np.asarray(reference.total_cm), confusion_matrix(gt, pred, num_classes))
+
+
+# --- PASCAL VOC's segmentation accuracy and the streaming Keras metric -----------------------------
+
+from keras_cv_course.segmentation import SegmentationMetrics  # noqa: E402
+
+SUMMARY_KEYS = {"mean_iou": "mean_iou", "pixel_accuracy": "pixel_accuracy", "mean_accuracy": "mean_accuracy",
+                "frequency_weighted_iou": "frequency_weighted_iou"}
+
+
+def test_voc_segmentation_accuracy_is_the_iu():
+    # VOC: SA = TP / (TP + FP + FN). Hand-worked example: bg TP 1, FP 1 (cat predicted bg), FN 1 -> 1/3;
+    # cat 1/3; dog 1/1.
+    summary = segmentation_summary(confusion_matrix(GT, PRED, 3), ["bg", "cat", "dog"])
+    assert summary["per_class_sa"] == pytest.approx({"bg": 1 / 3, "cat": 1 / 3, "dog": 1.0})
+    assert summary["per_class_sa"] == summary["per_class_iou"] and summary["mean_sa"] == summary["mean_iou"]
+    assert segmentation_summary(np.zeros((2, 2), int))["mean_sa"] is None
+
+
+@pytest.mark.parametrize("metric, expected", [("mean_iou", 5 / 9), ("pixel_accuracy", 3 / 5),
+                                              ("mean_accuracy", 2 / 3), ("frequency_weighted_iou", 7 / 15)])
+def test_streaming_metric_hand_worked(metric, expected):
+    labels = SegmentationMetrics(3, metric)
+    labels.update_state(GT[None], PRED[None])
+    assert float(labels.result()) == pytest.approx(expected, rel=1e-6)
+    scores = SegmentationMetrics(3, metric)  # (B, H, W, 1) masks and (B, H, W, C) scores
+    scores.update_state(GT[None, ..., None], np.eye(3, dtype="float32")[PRED][None])
+    assert float(scores.result()) == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_array_equal(np.asarray(scores.confusion), confusion_matrix(GT, PRED, 3))
+    assert labels.name == metric and np.asarray(labels.result()).shape == ()
+    labels.reset_state()
+    assert float(labels.result()) == 0.0 and int(np.asarray(labels.confusion).sum()) == 0
+
+
+def test_streaming_metric_matches_numpy_over_batches(rng):
+    gt = rng.integers(0, 5, (6, 12, 10))
+    gt[rng.random(gt.shape) < 0.2] = 255
+    scores = rng.random((6, 12, 10, 6)).astype("float32")  # class 5 predicted, never present
+    summary = segmentation_summary(confusion_matrix(gt, scores, 6))
+    metrics = {name: SegmentationMetrics(6, name) for name in SUMMARY_KEYS}
+    for start in range(0, 6, 2):
+        for metric in metrics.values():
+            metric.update_state(gt[start : start + 2], scores[start : start + 2])
+    for name, metric in metrics.items():
+        assert float(metric.result()) == pytest.approx(summary[SUMMARY_KEYS[name]], rel=1e-5)
+    # sample_weight masks pixels: weight 0 on the first image = leaving it out.
+    weighted = SegmentationMetrics(6)
+    weighted.update_state(gt, scores, sample_weight=np.array([0, 1, 1, 1, 1, 1]))
+    expected = segmentation_summary(confusion_matrix(gt[1:], scores[1:], 6))["mean_iou"]
+    assert float(weighted.result()) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        SegmentationMetrics(3, "dice")
+
+
+def test_streaming_metric_in_compile_and_saving(tmp_path, rng):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 1)(inputs))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
+                  metrics=[SegmentationMetrics(4), SegmentationMetrics(4, "pixel_accuracy")])
+    images = rng.random((6, 8, 8, 3)).astype("float32")
+    masks = rng.integers(0, 4, (6, 8, 8))
+    masks[:, 0] = 255
+    logs = model.evaluate(images, masks, batch_size=4, verbose=0, return_dict=True)
+    summary = segmentation_summary(confusion_matrix(masks, model.predict(images, verbose=0), 4))
+    assert logs["mean_iou"] == pytest.approx(summary["mean_iou"], rel=1e-5)
+    assert logs["pixel_accuracy"] == pytest.approx(summary["pixel_accuracy"], rel=1e-5)
+    config = SegmentationMetrics(4, "mean_accuracy", ignore_index=None, name="acc").get_config()
+    clone = SegmentationMetrics.from_config(config)
+    assert (clone.num_classes, clone.metric, clone.ignore_index, clone.name) == (4, "mean_accuracy", None, "acc")
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)  # registered: no custom_objects needed
+    again = loaded.evaluate(images, masks, batch_size=4, verbose=0, return_dict=True)
+    assert again["mean_iou"] == pytest.approx(logs["mean_iou"], rel=1e-6)

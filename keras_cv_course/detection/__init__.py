@@ -1,0 +1,32 @@
+"""Object detection: box utilities (``boxes``: format conversion, IoU, SSD box
+coding, clipping, non-maximum suppression, OverFeat's box merging) and mean
+average precision (``evaluate``: PASCAL VOC 2007/2010+ and COCO, identical to
+pycocotools' COCOeval; an accumulating evaluator and a Keras callback for
+per-epoch validation). Boxes are xyxy pixels; padding is class -1. See
+../shared/DENSE.md "What Keras 3.15 already gives", "Mean average precision"."""
+
+from keras_cv_course.detection.boxes import (
+    BBOX_XFORM_CLIP,
+    SSD_VARIANCE,
+    clip,
+    convert,
+    decode,
+    encode,
+    iou,
+    merge_boxes,
+    nms,
+    overfeat_match_score,
+)
+from keras_cv_course.detection.evaluate import (
+    DetectionEvaluator,
+    MeanAveragePrecision,
+    evaluate_coco,
+    evaluate_voc,
+    to_coco_json,
+)
+
+__all__ = [
+    "SSD_VARIANCE", "BBOX_XFORM_CLIP", "convert", "iou", "encode", "decode", "clip", "nms", "merge_boxes",
+    "overfeat_match_score", "evaluate_voc", "evaluate_coco", "to_coco_json", "DetectionEvaluator",
+    "MeanAveragePrecision",
+]
