@@ -12,8 +12,6 @@ from keras_cv_course import preprocessing
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_cv_course")
 STATISTICS = re.compile(r"0\.485|0\.456|0\.406|0\.229|0\.224|0\.225|103\.939|116\.779|123\.68")
-# Files of other owners that still spell a statistic out, with what they should import instead.
-PENDING = {"models/efficientnet.py": "IMAGENET_STDDEV_RGB = preprocessing.IMAGENET_STD_RGB"}
 
 
 def test_the_imagenet_statistics_are_written_once():
@@ -23,7 +21,7 @@ def test_the_imagenet_statistics_are_written_once():
             path = os.path.join(folder, name)
             if name.endswith(".py") and STATISTICS.search(open(path, encoding="utf-8").read()):
                 spelled.add(os.path.relpath(path, PACKAGE).replace(os.sep, "/"))
-    assert spelled - set(PENDING) == {"preprocessing.py"}
+    assert spelled == {"preprocessing.py"}
 
 
 @pytest.mark.parametrize("mode", preprocessing.MODES)

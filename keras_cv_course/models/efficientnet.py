@@ -1,10 +1,12 @@
 """EfficientNet-B0 … B7 (Tan & Le 2019, "EfficientNet: Rethinking Model Scaling
 for Convolutional Neural Networks", arXiv:1905.11946).
 
-One table (``BLOCKS``: the B0 stages) and one builder that scales it: widths by
-``width`` (``round_filters``: nearest multiple of 8, never 10% below), repeats by
-``ceil(depth * n)``, input side by ``VARIANTS``. Drop-connect rate grows linearly
-from 0 to ``drop_connect_rate`` over the blocks.
+One table of the B0 stages (``BLOCKS``, a ``Stage`` row each) and one builder that
+scales it by a row of ``VARIANTS`` (the compound-scaling coefficients of B0 … B7,
+stated once each): widths by ``width`` (``round_filters``: nearest multiple of 8,
+never 10% below), repeats by ``ceil(depth * n)``, the input side ``resolution``,
+the top's ``dropout``. Drop-connect rate grows linearly from 0 to
+``drop_connect_rate`` over the blocks. The feature taps come from the same tables.
 
 Layouts, weighted-layer names, order and options are keras.applications' (``stem_conv``,
 ``block1a_dwconv``, ``block2b_se_reduce``, ``top_conv``, ``predictions``), so its
@@ -23,7 +25,9 @@ Differences from keras.applications, none changing a weight's shape or order:
   normalizes its input; a file or ``set_weights`` overwrites both;
 """
 
+import functools
 import math
+from typing import NamedTuple
 
 from keras import layers
 
@@ -36,35 +40,59 @@ from keras_cv_course.blocks.mobile import (
     mbconv,
 )
 from keras_cv_course.models import _common
-from keras_cv_course.models.registry import FeatureTap, register
+from keras_cv_course.models.registry import FeatureTap
+from keras_cv_course.preprocessing import IMAGENET_STD_RGB
 
 PAPER = "Tan & Le 2019, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks"
 
-# B0 stages (paper Table 1, stages 2-8):
-# (kernel, repeats, filters_in, filters_out, expand_ratio, stride, se_ratio)
+
+class Stage(NamedTuple):
+    """One stage of B0 (paper Table 1, stages 2-8): MBConv blocks ``block{i}a``, ``block{i}b``, ..."""
+
+    kernel: int
+    repeats: int
+    filters_in: int
+    filters_out: int
+    expand_ratio: int
+    stride: int  # of the first block
+    se_ratio: float
+
+
+class Scaling(NamedTuple):
+    """One EfficientNet: compound-scaling coefficients (paper §3.3; Keras's values),
+    its input side, the dropout before ``predictions``, and the reference parameter
+    count (keras.applications' ``count_params()``, default input, top)."""
+
+    width: float
+    depth: float
+    resolution: int
+    dropout: float
+    params: int
+
+
 BLOCKS = (
-    (3, 1, 32, 16, 1, 1, 0.25),
-    (3, 2, 16, 24, 6, 2, 0.25),
-    (5, 2, 24, 40, 6, 2, 0.25),
-    (3, 3, 40, 80, 6, 2, 0.25),
-    (5, 3, 80, 112, 6, 1, 0.25),
-    (5, 4, 112, 192, 6, 2, 0.25),
-    (3, 1, 192, 320, 6, 1, 0.25),
+    Stage(3, 1, 32, 16, 1, 1, 0.25),
+    Stage(3, 2, 16, 24, 6, 2, 0.25),
+    Stage(5, 2, 24, 40, 6, 2, 0.25),
+    Stage(3, 3, 40, 80, 6, 2, 0.25),
+    Stage(5, 3, 80, 112, 6, 1, 0.25),
+    Stage(5, 4, 112, 192, 6, 2, 0.25),
+    Stage(3, 1, 192, 320, 6, 1, 0.25),
 )
-
-# variant: (width coefficient, depth coefficient, input side, top dropout)
 VARIANTS = {
-    "b0": (1.0, 1.0, 224, 0.2),
-    "b1": (1.0, 1.1, 240, 0.2),
-    "b2": (1.1, 1.2, 260, 0.3),
-    "b3": (1.2, 1.4, 300, 0.3),
-    "b4": (1.4, 1.8, 380, 0.4),
-    "b5": (1.6, 2.2, 456, 0.4),
-    "b6": (1.8, 2.6, 528, 0.5),
-    "b7": (2.0, 3.1, 600, 0.5),
+    "b0": Scaling(1.0, 1.0, 224, 0.2, 5_330_571),
+    "b1": Scaling(1.0, 1.1, 240, 0.2, 7_856_239),
+    "b2": Scaling(1.1, 1.2, 260, 0.3, 9_177_569),
+    "b3": Scaling(1.2, 1.4, 300, 0.3, 12_320_535),
+    "b4": Scaling(1.4, 1.8, 380, 0.4, 19_466_823),
+    "b5": Scaling(1.6, 2.2, 456, 0.4, 30_562_527),
+    "b6": Scaling(1.8, 2.6, 528, 0.5, 43_265_143),
+    "b7": Scaling(2.0, 3.1, 600, 0.5, 66_658_687),
 }
+STEM_WIDTH, TOP_WIDTH = 32, 1280
+TAP_STRIDES = (4, 8, 16, 32)  # P2 … P5
 
-IMAGENET_STDDEV_RGB = (0.229, 0.224, 0.225)
+IMAGENET_STDDEV_RGB = IMAGENET_STD_RGB  # Keras divides by sqrt(std), as its file expects
 KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/keras-applications/"
 # keras.applications.efficientnet.WEIGHTS_HASHES: (top, notop) md5.
 WEIGHTS_HASHES = {
@@ -81,7 +109,7 @@ WEIGHTS_HASHES = {
 
 def imagenet_weights(variant):
     """keras.applications' files ``efficientnet{variant}.h5`` / ``_notop.h5``, with
-    Keras's md5 hashes. The top needs the variant's default input size."""
+    Keras's md5 hashes (read at call time). The top needs the variant's input side."""
     top_hash, notop_hash = WEIGHTS_HASHES[variant]
     fname = f"efficientnet{variant}"
     return _common.WeightSpec(
@@ -89,7 +117,7 @@ def imagenet_weights(variant):
         _common.RemoteFile(f"{fname}.h5", f"{KERAS_WEIGHTS_BASE}{fname}.h5", top_hash),
         _common.RemoteFile(f"{fname}_notop.h5", f"{KERAS_WEIGHTS_BASE}{fname}_notop.h5", notop_hash),
         preprocessing="none",
-        input_size=VARIANTS[variant][2],
+        input_size=VARIANTS[variant].resolution,
     )
 
 
@@ -111,153 +139,78 @@ def stage_plan(width, depth):
     """``[(block name, filters_out, kernel, stride, expand_ratio, se_ratio)]`` of the
     scaled network, e.g. ``("block2a", 24, 3, 2, 6, 0.25)``."""
     plan = []
-    for stage, (kernel, repeats, _, filters_out, expand, stride, se_ratio) in enumerate(BLOCKS, start=1):
-        out = round_filters(filters_out, width)
-        for index in range(round_repeats(repeats, depth)):
-            plan.append((f"block{stage}{chr(ord('a') + index)}", out, kernel, stride if index == 0 else 1, expand, se_ratio))
+    for number, stage in enumerate(BLOCKS, start=1):
+        out = round_filters(stage.filters_out, width)
+        for index in range(round_repeats(stage.repeats, depth)):
+            plan.append((f"block{number}{chr(ord('a') + index)}", out, stage.kernel, stage.stride if index == 0 else 1,
+                         stage.expand_ratio, stage.se_ratio))
     return plan
 
 
-def efficientnet(
-    variant,
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name=None,
-    dropout_rate=None,
-    drop_connect_rate=0.2,
-    activation="swish",
-):
-    """The generic EfficientNet builder: ``variant`` in "b0" … "b7" picks the row of
-    ``VARIANTS``. ``dropout_rate`` (default: the variant's) is the dropout before
-    ``predictions``; ``drop_connect_rate`` the stochastic-depth rate of the last block."""
-    if variant not in VARIANTS:
-        raise ValueError(f"EfficientNet variant must be one of {sorted(VARIANTS)}; got {variant!r}")
-    width, depth, default_size, default_dropout = VARIANTS[variant]
-    dropout_rate = default_dropout if dropout_rate is None else dropout_rate
-    name = name or f"efficientnet_{variant}"
-    image, inputs, spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=default_size,
-        min_size=32,
-        available_weights={"imagenet": imagenet_weights(variant)},
-    )
-    x = layers.Rescaling(1.0 / 255.0, name="rescaling")(image)
+def taps(width):
+    """The deepest map at each of ``TAP_STRIDES``: the expansion of the first block
+    of each strided stage (its input × expand_ratio channels), and ``top_activation``."""
+    found, stride = [], 2  # the stem has stride 2
+    for number, stage in enumerate(BLOCKS, start=1):
+        if stage.stride == 2 and stride in TAP_STRIDES:
+            channels = round_filters(stage.filters_in, width) * stage.expand_ratio
+            found.append(FeatureTap(f"P{stride.bit_length() - 1}", f"block{number}a_expand_activation", channels, stride))
+        stride *= stage.stride
+    return (*found, FeatureTap(f"P{stride.bit_length() - 1}", "top_activation", round_filters(TOP_WIDTH, width), stride))
+
+
+def efficientnet(request, *, width, depth, top_dropout, dropout_rate=None, drop_connect_rate=0.2, activation="swish"):
+    """The generic EfficientNet builder: ``BLOCKS`` scaled by ``width`` and ``depth``
+    (a row of ``VARIANTS``). ``dropout_rate`` (default: the row's ``top_dropout``)
+    is the dropout before ``predictions``; ``drop_connect_rate`` the
+    stochastic-depth rate of the last block."""
+    dropout_rate = top_dropout if dropout_rate is None else dropout_rate
+    x = layers.Rescaling(1.0 / 255.0, name="rescaling")(request.image)
     x = ImageNormalization(name="normalization")(x)
-    if spec is not None:
+    if request.weight_spec is not None:
         x = layers.Rescaling([1.0 / math.sqrt(s) for s in IMAGENET_STDDEV_RGB], name="rescaling_1")(x)
     x = layers.ZeroPadding2D(correct_pad(x, 3), name="stem_conv_pad")(x)
-    x = layers.Conv2D(
-        round_filters(32, width), 3, strides=2, padding="valid", use_bias=False,
-        kernel_initializer=CONV_KERNEL_INITIALIZER, name="stem_conv",
-    )(x)
+    x = layers.Conv2D(round_filters(STEM_WIDTH, width), 3, strides=2, padding="valid", use_bias=False,
+                      kernel_initializer=CONV_KERNEL_INITIALIZER, name="stem_conv")(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = activation_layer(activation, "stem_activation")(x)
 
     plan = stage_plan(width, depth)
     for index, (block, filters_out, kernel, stride, expand, se_ratio) in enumerate(plan):
-        x = mbconv(
-            x,
-            filters_out,
-            name=block,
-            expand_ratio=expand,
-            kernel_size=kernel,
-            strides=stride,
-            se_ratio=se_ratio,
-            activation=activation,
-            drop_rate=drop_connect_rate * index / len(plan),
-        )
+        x = mbconv(x, filters_out, name=block, expand_ratio=expand, kernel_size=kernel, strides=stride,
+                   se_ratio=se_ratio, activation=activation, drop_rate=drop_connect_rate * index / len(plan))
 
-    x = layers.Conv2D(
-        round_filters(1280, width), 1, padding="same", use_bias=False,
-        kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv",
-    )(x)
+    x = layers.Conv2D(round_filters(TOP_WIDTH, width), 1, padding="same", use_bias=False,
+                      kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(name="top_bn")(x)
     x = activation_layer(activation, "top_activation")(x)
-    if include_top:
+
+    def head(x):
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if dropout_rate > 0:
             x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = layers.Dense(
-            classes, activation=classifier_activation,
-            kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions",
-        )(x)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=spec, include_top=include_top)
+        return layers.Dense(request.classes, activation=request.classifier_activation,
+                            kernel_initializer=DENSE_KERNEL_INITIALIZER, name="predictions")(x)
+
+    return request.finish(request.tail(x, head))
 
 
-def _public(variant):
-    width, depth, size, dropout = VARIANTS[variant]
-    return _common.application(
-        efficientnet,
-        variant,
-        f"EfficientNet{variant.upper()}",
-        f"EfficientNet-{variant.upper()} ({PAPER}): width ×{width}, depth ×{depth}, "
-        f"{size}×{size} input, top dropout {dropout}. See ``efficientnet``.",
-        dropout_rate=None,
-        drop_connect_rate=0.2,
+def _imagenet(variant, options):
+    return {"imagenet": imagenet_weights(variant)}  # a call per build: WEIGHTS_HASHES is read then
+
+
+ROWS = tuple(
+    _common.Row(
+        f"efficientnet_{variant}", f"EfficientNet{variant.upper()}", "efficientnet", PAPER, s.params, "none",
+        (s.resolution, s.resolution, 3), 32,
+        doc=f"EfficientNet-{variant.upper()} ({PAPER}): width ×{s.width}, depth ×{s.depth}, "
+        f"{s.resolution}×{s.resolution} input, top dropout {s.dropout}. See ``efficientnet``.",
+        options={"width": s.width, "depth": s.depth, "top_dropout": s.dropout},
+        user_options={"dropout_rate": None, "drop_connect_rate": 0.2},
+        taps=taps(s.width), weights=functools.partial(_imagenet, variant),
     )
-
-
-EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3 = (_public(v) for v in ("b0", "b1", "b2", "b3"))
-EfficientNetB4, EfficientNetB5, EfficientNetB6, EfficientNetB7 = (_public(v) for v in ("b4", "b5", "b6", "b7"))
-_BUILDERS = dict(zip(VARIANTS, (
-    EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3,
-    EfficientNetB4, EfficientNetB5, EfficientNetB6, EfficientNetB7,
-)))
-
-# keras.applications' parameter counts (model.count_params(), default input, top).
-_PARAMS = {
-    "b0": 5_330_571,
-    "b1": 7_856_239,
-    "b2": 9_177_569,
-    "b3": 12_320_535,
-    "b4": 19_466_823,
-    "b5": 30_562_527,
-    "b6": 43_265_143,
-    "b7": 66_658_687,
-}
-
-
-def taps(variant):
-    """The deepest layer at strides 4, 8, 16, 32: the expansion of the first block of
-    the next (strided) stage, and ``top_activation``."""
-    width, depth = VARIANTS[variant][:2]
-
-    def expanded(stage):  # channels of block{stage}a's expansion = its input × 6
-        return round_filters(BLOCKS[stage - 2][3], width) * BLOCKS[stage - 1][4]
-
-    return (
-        FeatureTap("P2", "block3a_expand_activation", expanded(3), 4),
-        FeatureTap("P3", "block4a_expand_activation", expanded(4), 8),
-        FeatureTap("P4", "block6a_expand_activation", expanded(6), 16),
-        FeatureTap("P5", "top_activation", round_filters(1280, width), 32),
-    )
-
-
-for _variant, _builder in _BUILDERS.items():
-    register(
-        f"efficientnet_{_variant}",
-        _builder,
-        family="efficientnet",
-        paper=PAPER,
-        input_shape=(VARIANTS[_variant][2],) * 2 + (3,),
-        min_size=32,
-        params=_PARAMS[_variant],
-        preprocessing="none",
-        taps=taps(_variant),
-        weights={"imagenet": imagenet_weights(_variant)},
-    )
+    for variant, s in VARIANTS.items()
+)
+_BUILDERS = _common.define(ROWS, efficientnet)
+EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3 = (_BUILDERS[f"EfficientNetB{i}"] for i in range(4))
+EfficientNetB4, EfficientNetB5, EfficientNetB6, EfficientNetB7 = (_BUILDERS[f"EfficientNetB{i}"] for i in range(4, 8))

@@ -15,6 +15,8 @@ No feature taps: the stem's "valid" convs and pools make the maps
 (299 → 149 → 147 → 73 → 71 → 35 → 17 → 8).
 """
 
+from typing import NamedTuple
+
 from keras import layers
 
 from keras_cv_course.blocks import (
@@ -26,33 +28,50 @@ from keras_cv_course.blocks import (
     inception_v3_reduction_b,
 )
 from keras_cv_course.models import _common
-from keras_cv_course.models.registry import register
 
 PAPER = "Szegedy et al. 2016, Rethinking the Inception Architecture for Computer Vision"
 
-# (filters, kernel, strides, padding) of the stem convs; "pool" is a 3×3/2 max pool.
+
+class StemConv(NamedTuple):
+    """A conv + BN + ReLU of the stem, ``stem_{unit}``."""
+
+    unit: str
+    filters: int
+    kernel: int
+    strides: int
+    padding: str
+
+
+class Mixed(NamedTuple):
+    """One mixed block ``mixed{i}``: the block function and its keyword arguments."""
+
+    block: object
+    options: dict
+
+
+# The stem (paper Table 1's first rows); a string is a 3×3/2 max pool ``stem_{name}``.
 STEM = (
-    ("conv1", 32, 3, 2, "valid"),
-    ("conv2", 32, 3, 1, "valid"),
-    ("conv3", 64, 3, 1, "same"),
+    StemConv("conv1", 32, 3, 2, "valid"),
+    StemConv("conv2", 32, 3, 1, "valid"),
+    StemConv("conv3", 64, 3, 1, "same"),
     "pool1",
-    ("conv4", 80, 1, 1, "valid"),
-    ("conv5", 192, 3, 1, "valid"),
+    StemConv("conv4", 80, 1, 1, "valid"),
+    StemConv("conv5", 192, 3, 1, "valid"),
     "pool2",
 )
-# One row per mixed block: (block function, keyword arguments).
+# 3 × Figure 5, the grid reduction of Figure 10, 4 × Figure 6, reduction, 2 × Figure 7.
 MIXED = (
-    (inception_v3_a, dict(pool_filters=32)),
-    (inception_v3_a, dict(pool_filters=64)),
-    (inception_v3_a, dict(pool_filters=64)),
-    (inception_v3_reduction_a, {}),
-    (inception_v3_b, dict(channels_7x7=128)),
-    (inception_v3_b, dict(channels_7x7=160)),
-    (inception_v3_b, dict(channels_7x7=160)),
-    (inception_v3_b, dict(channels_7x7=192)),
-    (inception_v3_reduction_b, {}),
-    (inception_v3_c, dict(split_concat_name="mixed9_0")),
-    (inception_v3_c, dict(split_concat_name="mixed9_1")),
+    Mixed(inception_v3_a, dict(pool_filters=32)),
+    Mixed(inception_v3_a, dict(pool_filters=64)),
+    Mixed(inception_v3_a, dict(pool_filters=64)),
+    Mixed(inception_v3_reduction_a, {}),
+    Mixed(inception_v3_b, dict(channels_7x7=128)),
+    Mixed(inception_v3_b, dict(channels_7x7=160)),
+    Mixed(inception_v3_b, dict(channels_7x7=160)),
+    Mixed(inception_v3_b, dict(channels_7x7=192)),
+    Mixed(inception_v3_reduction_b, {}),
+    Mixed(inception_v3_c, dict(split_concat_name="mixed9_0")),
+    Mixed(inception_v3_c, dict(split_concat_name="mixed9_1")),
 )
 
 IMAGENET_WEIGHTS = {
@@ -67,60 +86,27 @@ IMAGENET_WEIGHTS = {
 }
 
 
-def InceptionV3(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="inception_v3",
-):
-    """Inception-v3, keras.applications' layout (299×299 default, 75×75 minimum).
-
-    ``weights="imagenet"`` loads Keras's files (``"tf"`` preprocessing: [-1, 1]).
-    The top is global average pooling → Dense ``predictions``; it works at any
-    input size, so unlike keras.applications the ImageNet top is not tied to 299.
-    """
-    image, inputs, spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=299,
-        min_size=75,
-        available_weights=IMAGENET_WEIGHTS,
-    )
-    x = image
+def inception_v3(request):
+    """The builder: ``STEM``, then ``MIXED``, then global average pooling →
+    ``predictions`` (the top works at any input size)."""
+    x = request.image
     for row in STEM:
         if isinstance(row, str):
             x = layers.MaxPooling2D(3, strides=2, name=f"stem_{row}")(x)
         else:
-            unit, filters, kernel, strides, padding = row
-            x = inception_v3_conv(x, filters, kernel, strides=strides, padding=padding, name=f"stem_{unit}")
-    for index, (block, options) in enumerate(MIXED):
-        x = block(x, name=f"mixed{index}", concat_name=f"mixed{index}", **options)
-    if include_top:
-        x = _common.classifier(x, classes=classes, classifier_activation=classifier_activation)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=spec, include_top=include_top)
+            x = inception_v3_conv(x, row.filters, row.kernel, strides=row.strides, padding=row.padding,
+                                  name=f"stem_{row.unit}")
+    for index, row in enumerate(MIXED):
+        x = row.block(x, name=f"mixed{index}", concat_name=f"mixed{index}", **row.options)
+    return request.finish(request.tail(x, request.gap_head()))
 
 
-register(
-    "inception_v3",
-    InceptionV3,
-    family="inception",
-    paper=PAPER,
-    input_shape=(299, 299, 3),
-    min_size=75,
-    params=23_851_784,
-    preprocessing="tf",
-    taps=(),
-    weights=dict(IMAGENET_WEIGHTS),
+ROWS = (
+    _common.Row("inception_v3", "InceptionV3", "inception", PAPER, 23_851_784, "tf", (299, 299, 3), 75,
+                doc="Inception-v3, keras.applications' layout (299×299 default, 75×75 minimum).\n\n"
+                "``weights=\"imagenet\"`` loads Keras's files (``\"tf\"`` preprocessing: [-1, 1]).\n"
+                "The top is global average pooling → Dense ``predictions``; it works at any\n"
+                "input size, so unlike keras.applications the ImageNet top is not tied to 299.",
+                weights=IMAGENET_WEIGHTS),
 )
+InceptionV3 = _common.define(ROWS, inception_v3)["InceptionV3"]

@@ -134,6 +134,14 @@ def test_scaling_rules_and_taps():
     assert len(plan) == 16 and plan[0][0] == "block1a" and plan[-1][:2] == ("block7a", 320)
     assert len(efficientnet.stage_plan(2.0, 3.1)) == 55
     assert [t.channels for t in models.model_info("efficientnet_b0").taps] == [144, 240, 672, 1280]
+    assert [(t.level, t.layer) for t in models.model_info("efficientnet_b0").taps] == [
+        ("P2", "block3a_expand_activation"), ("P3", "block4a_expand_activation"),
+        ("P4", "block6a_expand_activation"), ("P5", "top_activation")]
     assert [t.channels for t in models.model_info("efficientnet_b7").taps] == [288, 480, 1344, 2560]
-    with pytest.raises(ValueError, match="variant"):
-        efficientnet.efficientnet("b9")
+    # one row per variant, its coefficients stated once: the registered facts come from it
+    for variant, scaling in efficientnet.VARIANTS.items():
+        info = models.model_info(f"efficientnet_{variant}")
+        assert info.input_shape == (scaling.resolution, scaling.resolution, 3) and info.params == scaling.params
+        assert info.taps == efficientnet.taps(scaling.width)
+    with pytest.raises(TypeError, match="drop_connect_rate"):  # the options are named in the refusal
+        models.EfficientNetB0(width=2.0)

@@ -36,7 +36,11 @@ def test_torchvision_variant_parameters_kernels_and_taps():
         for letter, filters in modules:
             conv = model.get_layer(f"inception{stage}{letter}_branch3_1_conv")
             assert conv.kernel.shape[:2] == (3, 3)  # torchvision's "5×5" branch is 3×3
-    # Taps at 64×64: exactly input / stride (ceil-mode pools).
+    # Taps (generated from the stage table) at 64×64: exactly input / stride (ceil-mode pools).
+    assert [(t.level, t.layer) for t in model_info("googlenet").taps] == [
+        ("P1", "conv1_relu"), ("P2", "conv3_relu"), ("P3", "inception3b_concat"), ("P4", "inception4e_concat"),
+        ("P5", "inception5b_concat")]
+    assert [t.layer for t in model_info("googlenet_paper").taps][:2] == ["conv1_conv", "conv3_lrn"]
     for tap in model_info("googlenet").taps:
         assert model.get_layer(tap.layer).output.shape[1:] == (64 // tap.stride, 64 // tap.stride, tap.channels)
 

@@ -144,3 +144,37 @@ def test_imagenet_option_errors():
         models.MobileNetV2(weights="imagenet", alpha=0.6)
     with pytest.raises(ValueError, match="1000 classes"):
         models.MobileNetV2(weights="imagenet", classes=10)
+
+
+def test_imagenet_file_and_default_name_follow_alpha_and_input_side(monkeypatch):
+    """Keras's choice: the file of (alpha, side) for a square side it has files for,
+    else the 224 file with a warning (and, with the top, a refusal before building)."""
+    from keras_cv_course.models import _common
+
+    fetched = []
+
+    def fetch(remote, model_name):
+        fetched.append((model_name, remote.fname))
+        raise LookupError("stop before loading")
+
+    monkeypatch.setattr(_common.RemoteFile, "fetch", fetch)
+    with keras.StatelessScope():
+        with pytest.raises(LookupError):
+            models.MobileNet(weights="imagenet", alpha=0.5, input_shape=(160, 160, 3))
+        with pytest.warns(UserWarning, match=r"\(224, 224\) will be loaded"), pytest.raises(LookupError):
+            models.MobileNetV2(weights="imagenet", alpha=0.35, include_top=False, input_shape=(100, 100, 3))
+        with pytest.raises(ValueError, match="include_top=True needs a square input of side 128, 160, 192, 224"):
+            models.MobileNet(weights="imagenet", input_shape=(100, 100, 3))
+        assert models.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), include_top=False).name == "mobilenetv2_0.35_96"
+        assert models.MobileNet(alpha=0.75, input_shape=(100, 100, 3), name="mine").name == "mine"
+    assert fetched == [("mobilenet_0.50_160", "mobilenet_5_0_160_tf.h5"),
+                       ("mobilenetv2_0.35_224", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5")]
+
+
+def test_taps_are_generated_from_the_tables():
+    assert [(t.level, t.layer, t.channels) for t in models.model_info("mobilenet").taps] == [
+        ("P2", "conv_pw_3_relu", 128), ("P3", "conv_pw_5_relu", 256),
+        ("P4", "conv_pw_11_relu", 512), ("P5", "conv_pw_13_relu", 1024)]
+    assert [(t.level, t.layer, t.channels) for t in models.model_info("mobilenet_v2").taps] == [
+        ("P2", "block_3_expand_relu", 144), ("P3", "block_6_expand_relu", 192),
+        ("P4", "block_13_expand_relu", 576), ("P5", "out_relu", 1280)]
