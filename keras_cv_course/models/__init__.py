@@ -10,7 +10,7 @@ from keras_cv_course.models.preprocessing import preprocess_input
 from keras_cv_course.models.features import feature_extractor
 from keras_cv_course.models.lenet import LeNet5
 from keras_cv_course.models.alexnet import VGGS, AlexNet, ZFNet
-from keras_cv_course.models.vgg import VGG11, VGG11_BN, VGG13, VGG13_BN, VGG16, VGG16_BN, VGG19, VGG19_BN
+from keras_cv_course.models.vgg import VGG11, VGG11_BN, VGG13, VGG13_BN, VGG16, VGG16_BN, VGG16_C, VGG19, VGG19_BN
 from keras_cv_course.models.nin import NiN
 from keras_cv_course.models.small import FashionVGG
 from keras_cv_course.models.mobilenet import MobileNet, MobileNetV2
@@ -32,7 +32,7 @@ __all__ = [
     "FeatureTap", "ModelInfo", "get_model", "list_models", "model_info", "register",
     "preprocess_input", "feature_extractor",
     "LeNet5", "AlexNet", "ZFNet", "VGGS",
-    "VGG11", "VGG11_BN", "VGG13", "VGG13_BN", "VGG16", "VGG16_BN", "VGG19", "VGG19_BN",
+    "VGG11", "VGG11_BN", "VGG13", "VGG13_BN", "VGG16", "VGG16_BN", "VGG16_C", "VGG19", "VGG19_BN",
     "NiN", "FashionVGG",
     "CIFARResNet", "CIFARResNet20", "CIFARResNet32", "CIFARResNet44", "CIFARResNet56", "CIFARResNet110",
     "ResNet18", "ResNet26", "ResNet34", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",

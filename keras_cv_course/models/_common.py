@@ -256,50 +256,6 @@ def prepare(
     return image, inputs, weight_spec
 
 
-def application(generic, key, public_name, doc, **option_defaults):
-    """A public builder with the keras.applications signature for one row of a
-    family's table: ``public(include_top=True, weights=None, input_tensor=None,
-    input_shape=None, pooling=None, classes=1000, classifier_activation="softmax",
-    name=None, **options)`` calls ``generic(key, ...)``.
-
-    ``option_defaults`` are the family options the builder accepts, with their
-    defaults (``dropout=0.5``); any other keyword is refused by name.
-    """
-    module = getattr(generic, "func", generic).__module__  # functools.partial or function
-
-    def builder(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=None,
-        **options,
-    ):
-        unknown = sorted(set(options) - set(option_defaults))
-        if unknown:
-            raise TypeError(f"{public_name}() got unexpected keyword arguments {unknown}; its options are {sorted(option_defaults)}")
-        return generic(
-            key,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-            **{**option_defaults, **options},
-        )
-
-    builder.__name__ = builder.__qualname__ = public_name
-    builder.__module__ = module
-    builder.__doc__ = doc
-    return builder
-
-
 # ----------------------------------------------------------------------------- the builder contract
 #
 # A family states each registered model once, as a ``Row``; ``define(rows, generic)``

@@ -1,5 +1,7 @@
 """Small VGG-style networks for 28×28 gray images: ``fashion_vgg``,
-``fashion_cnn`` and ``fashion_cnn_wide``.
+``fashion_cnn`` and ``fashion_cnn_wide``, rows of models/vgg.py's one VGG
+builder (``vgg_family`` with ``layer_names="course"``; ``widths``/``convs`` are
+the course's shorthand for a table of ``vgg.vgg_like`` stages).
 
 Credit: the VGG recipe (Simonyan & Zisserman 2015, stacks of 3×3 convolutions
 between 2×2 max-pools, widths doubling per stage) with batch normalization
@@ -21,17 +23,16 @@ Jordan 2024) at 28×28, then 32- and 64-filter stages and a Flatten → Dense(12
 head. ``training.fit`` adapts the stem to the training images; it reaches 92%
 Fashion-MNIST test accuracy in three epochs, about 45 s on 2 CPU cores.
 
-Layer names: ``stem_whiten``, ``stem_relu``, ``stem_pool`` (whitening stem only),
-``block{i}_conv{j}``, ``block{i}_bn{j}``, ``block{i}_relu{j}``,
-``block{i}_pool``, ``avg_pool`` or ``flatten``/``fc1``, ``top_dropout``,
-``predictions``.
+Layer names (vgg.py's "course" grammar): ``stem_whiten``, ``stem_relu``,
+``stem_pool`` (whitening stem only), ``block{i}_conv{j}``, ``block{i}_bn{j}``,
+``block{i}_relu{j}``, ``block{i}_pool``, ``avg_pool`` or ``flatten``/``fc1``,
+``top_dropout``, ``predictions``.
 """
 
-from keras import layers
+import functools
 
-from keras_cv_course.blocks import PatchWhitening, conv_bn_act
-from keras_cv_course.models import _common
-from keras_cv_course.models.registry import FeatureTap, register
+from keras_cv_course.models import _common, vgg
+from keras_cv_course.models.vgg import STEM_PATCH  # noqa: F401  (the stem's patch side, as before)
 
 PAPER = "VGG (Simonyan & Zisserman 2015) with BatchNorm (Ioffe & Szegedy 2015) and a GAP head (Lin et al. 2014), sized for 28x28"
 WHITENING_PAPER = ("A frozen patch-whitening stem (Coates & Ng 2012; Jordan 2024, airbench) before VGG stages "
@@ -39,97 +40,18 @@ WHITENING_PAPER = ("A frozen patch-whitening stem (Coates & Ng 2012; Jordan 2024
 DENSE_HEAD_PAPER = ("VGG (Simonyan & Zisserman 2015) with BatchNorm (Ioffe & Szegedy 2015) and LeNet-5's Flatten-Dense head "
                     "(LeCun et al. 1998), sized for 28x28")
 
-
-def FashionVGG(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    name="fashion_vgg",
-    widths=(32, 64, 128),
-    convs=(1, 2, 1),
-    dropout=0.3,
-    channels=1,
-    stem_batch_norm=True,
-    top_units=None,
-    stem_whitening=False,
-):
-    """A VGG-style BN network for small gray images; see the module docstring.
-
-    ``widths``/``convs``: filters and number of 3×3 convolutions per stage (a 2×2
-    max-pool between stages). ``stem_batch_norm=False`` gives the first
-    convolution a bias and fused ReLU instead of BatchNorm (at full resolution
-    with one input channel it is the costliest BatchNorm of the net on a CPU).
-    ``top_units=None`` ends in the GAP head; an int ends in Flatten → Dense
-    ``fc1`` (ReLU) → Dropout → ``predictions`` instead, which keeps where a
-    feature was (LeNet-5's and VGG's own head). ``stem_whitening=True`` puts a
-    frozen 3×3 ``PatchWhitening`` (18 filters a gray channel), ReLU and 2×2
-    max-pool before the stages; adapt it to the training images before
-    training (``training.fit`` does; else ``blocks.adapt_model``).
-    """
-    if len(widths) != len(convs):
-        raise ValueError(f"widths and convs need one entry per stage; got {widths} and {convs}")
-    image, inputs, weight_spec = _common.prepare(
-        name,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        default_size=28,
-        min_size=2 ** (len(widths) - (0 if stem_whitening else 1)),
-        available_weights=_trained_weights(name),
-        channels=channels,
-    )
-    x = _whitening_stem(image) if stem_whitening else image
-    for stage, (filters, count) in enumerate(zip(widths, convs), start=1):
-        for index in range(1, count + 1):
-            x = conv_bn_act(
-                x, filters, 3, name=f"block{stage}_{index}", batch_norm=stem_batch_norm or (stage, index) != (1, 1),
-                conv_name=f"block{stage}_conv{index}", bn_name=f"block{stage}_bn{index}", act_name=f"block{stage}_relu{index}",
-            )
-        if stage < len(widths):
-            x = layers.MaxPooling2D(2, name=f"block{stage}_pool")(x)
-    if include_top and top_units:
-        x = _dense_classifier(x, top_units, classes=classes, classifier_activation=classifier_activation, dropout=dropout)
-    elif include_top:
-        x = _common.classifier(x, classes=classes, classifier_activation=classifier_activation, dropout=dropout)
-    else:
-        x = _common.pool_features(x, pooling)
-    return _common.finish_model(inputs, x, name=name, weights=weights, weight_spec=weight_spec, include_top=include_top)
-
-
-STEM_PATCH = 3  # the whitening stem's patch side: 2·3·3 = 18 filters a gray channel
-
-
-def _whitening_stem(x):
-    """Frozen 3×3 patch whitening → ReLU → 2×2 max-pool."""
-    x = PatchWhitening(STEM_PATCH, name="stem_whiten")(x)
-    x = layers.ReLU(name="stem_relu")(x)
-    return layers.MaxPooling2D(2, name="stem_pool")(x)
-
-
-def _dense_classifier(x, units, *, classes, classifier_activation, dropout):
-    """Flatten → Dense ``fc1`` (ReLU) → optional Dropout → Dense ``predictions``."""
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(units, activation="relu", name="fc1")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="top_dropout")(x)
-    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-
-
-def _trained_weights(model_name):
-    """Named weights of ``model_name`` (from weights/manifest.json)."""
-    from keras_cv_course.models import trained_weights
-
-    return trained_weights.weight_specs(model_name)
-
-
+# FashionVGG's options and defaults: ``widths``/``convs`` filters and number of
+# 3×3 convolutions per stage (a 2×2 max-pool between stages);
+# ``stem_batch_norm=False`` gives the first convolution a bias and fused ReLU
+# instead of BatchNorm (at full resolution with one input channel it is the
+# costliest BatchNorm of the net on a CPU); ``top_units=None`` ends in the GAP
+# head, an int in Flatten → Dense ``fc1`` (ReLU) → Dropout → ``predictions``
+# (LeNet-5's and VGG's own head, which keeps where a feature was);
+# ``stem_whitening=True`` puts a frozen 3×3 ``PatchWhitening`` (18 filters a gray
+# channel), ReLU and 2×2 max-pool before the stages (adapt it to the training
+# images before training: ``training.fit`` does); ``channels`` the input depth.
+FASHION_VGG = dict(widths=(32, 64, 128), convs=(1, 2, 1), dropout=0.3, channels=1, stem_batch_norm=True,
+                   top_units=None, stem_whitening=False)
 # A frozen whitening stem, two stages of one 3×3 convolution each and a dense
 # head: the fast small net of benchmarks/time_to_accuracy.py.
 FASHION_CNN = dict(widths=(32, 64), convs=(1, 1), stem_whitening=True, top_units=128, dropout=0.0)
@@ -138,46 +60,53 @@ FASHION_CNN = dict(widths=(32, 64), convs=(1, 1), stem_whitening=True, top_units
 FASHION_CNN_WIDE = dict(widths=(32, 64, 128), convs=(1, 1, 2), stem_batch_norm=False, top_units=256, dropout=0.3)
 
 
-def FashionCNN(name="fashion_cnn", **kwargs):
-    """``fashion_cnn``: ``FashionVGG`` with a frozen patch-whitening stem, then
-    widths 32-64 with one convolution per stage and a Flatten → Dense(128) head:
-    426,988 parameters (162 frozen), about 5 MFLOPs a 28×28 image, trained to
-    92.5% Fashion-MNIST test accuracy in three epochs on a 2-core CPU. Adapt the
-    stem before training (``training.fit`` does). Other arguments as
-    ``FashionVGG``."""
-    return FashionVGG(name=name, **{**FASHION_CNN, **kwargs})
+def vgg_options(*, widths, convs, dropout, stem_batch_norm, top_units, stem_whitening, channels=1):
+    """FashionVGG's options as ``vgg.vgg_family``'s: the stage table and head."""
+    return dict(stages=vgg.vgg_like(widths, convs), batch_norm=True, stem_batch_norm=stem_batch_norm,
+                stem="whitening" if stem_whitening else None, fc_units=(top_units,) if top_units else (),
+                dropout=dropout, layer_names="course", bias_before_bn=False)
 
 
-def FashionCNNWide(name="fashion_cnn_wide", **kwargs):
-    """``fashion_cnn_wide``: ``FashionVGG`` at widths 32-64-128 with one
-    convolution per stage but two in the last, no BatchNorm on the stem, a
-    Flatten → Dense(256) head and dropout 0.3:
-    1,849,674 parameters. Other arguments as ``FashionVGG``."""
-    return FashionVGG(name=name, **{**FASHION_CNN_WIDE, **kwargs})
+def fashion_family(request, **options):
+    """``vgg.vgg_family`` on the table ``vgg_options(**options)`` makes."""
+    return vgg.vgg_family(request, **vgg_options(**options))
 
 
-def _register_small(name, builder, *, params, taps, paper):
-    """Register a 28×28×1, 10-class net of this module with its trained weights."""
-    register(
-        name, builder, family="small", paper=paper, input_shape=(28, 28, 1), min_size=4, params=params,
-        preprocessing="unit", classes=10, weights=_trained_weights(name), taps=taps,
-    )
+def _rules(options):
+    """28×28 by default; the smallest side is 2 to the number of pools."""
+    table = vgg_options(**options)
+    return _common.InputRules(28, 2 ** vgg.pool_count(table["stages"], table["stem"]), options["channels"])
 
 
-def _taps(widths, convs, stem_batch_norm=True, stem_whitening=False, **_):
-    """One tap per stage at its last activation: ``block{i}_relu{n}``, or the
-    stem convolution itself when it has no BatchNorm (its ReLU is fused); a
-    whitening stem adds ``stem_relu`` (18 channels) at full resolution."""
-    stem_channels = 2 * STEM_PATCH * STEM_PATCH  # one gray input channel, ± filters
-    taps = [FeatureTap(level="P0", layer="stem_relu", channels=stem_channels, stride=1)] if stem_whitening else []
-    for stage, (width, count) in enumerate(zip(widths, convs)):
-        fused_stem = stage == 0 and count == 1 and not stem_batch_norm
-        layer = "block1_conv1" if fused_stem else f"block{stage + 1}_relu{count}"
-        level = len(taps)
-        taps.append(FeatureTap(level=f"P{level}", layer=layer, channels=width, stride=2**level))
-    return tuple(taps)
+def _trained_weights(model_name, options=None):
+    """Named weights of ``model_name`` (from weights/manifest.json)."""
+    from keras_cv_course.models import trained_weights
+
+    return trained_weights.weight_specs(model_name)
 
 
-_register_small("fashion_vgg", FashionVGG, params=131_754, taps=_taps(widths=(32, 64, 128), convs=(1, 2, 1)), paper=PAPER)
-_register_small("fashion_cnn", FashionCNN, params=426_988, taps=_taps(**FASHION_CNN), paper=WHITENING_PAPER)
-_register_small("fashion_cnn_wide", FashionCNNWide, params=1_849_674, taps=_taps(**FASHION_CNN_WIDE), paper=DENSE_HEAD_PAPER)
+def _row(name, public, params, paper, options, doc):
+    """A 28×28×1, 10-class net with its trained weights; one tap per stage."""
+    options = {**FASHION_VGG, **options}
+    return _common.Row(name, public, "small", paper, params, "unit", (28, 28, 1), 4, doc=doc, user_options=options,
+                       classes=10, taps=vgg.stage_taps(**vgg_options(**options), channels=options["channels"]),
+                       weights=functools.partial(_trained_weights, name), rules=_rules)
+
+
+ROWS = (
+    _row("fashion_vgg", "FashionVGG", 131_754, PAPER, {},
+         "A VGG-style BN network for small gray images with a GAP head; see the module docstring and "
+         "``FASHION_VGG`` for its options (``widths``, ``convs``, ``dropout``, ``channels``, "
+         "``stem_batch_norm``, ``top_units``, ``stem_whitening``)."),
+    _row("fashion_cnn", "FashionCNN", 426_988, WHITENING_PAPER, FASHION_CNN,
+         "``fashion_cnn``: ``FashionVGG`` with a frozen patch-whitening stem, then widths 32-64 with one "
+         "convolution per stage and a Flatten → Dense(128) head: 426,988 parameters (162 frozen), about 5 MFLOPs "
+         "a 28×28 image, trained to 92.5% Fashion-MNIST test accuracy in three epochs on a 2-core CPU. Adapt the "
+         "stem before training (``training.fit`` does). Other arguments as ``FashionVGG``."),
+    _row("fashion_cnn_wide", "FashionCNNWide", 1_849_674, DENSE_HEAD_PAPER, FASHION_CNN_WIDE,
+         "``fashion_cnn_wide``: ``FashionVGG`` at widths 32-64-128 with one convolution per stage but two in the "
+         "last, no BatchNorm on the stem, a Flatten → Dense(256) head and dropout 0.3: 1,849,674 parameters. "
+         "Other arguments as ``FashionVGG``."),
+)
+_BUILDERS = _common.define(ROWS, fashion_family)
+FashionVGG, FashionCNN, FashionCNNWide = (_BUILDERS[n] for n in ("FashionVGG", "FashionCNN", "FashionCNNWide"))

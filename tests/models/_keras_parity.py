@@ -1,4 +1,5 @@
-"""Helpers of the keras.applications parity tests (InceptionV3, DenseNet)."""
+"""Helpers of the keras.applications parity tests (the twin sweep of
+test_keras_applications_parity.py and the family tests)."""
 
 import h5py
 import keras
@@ -25,6 +26,23 @@ def randomize_batch_norm(model, rng):
                     for w in layer.weights
                 ]
             )
+
+
+def randomize_weights(model, seed, skip=()):
+    """Random values for every weight (BN variances and gammas positive), so a
+    copy is really tested; layers of the ``skip`` classes keep theirs."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, skip) or not layer.weights:
+            continue
+        values = [rng.normal(0.0, 0.05, w.shape).astype("float32") for w in layer.weights]
+        if isinstance(layer, keras.layers.BatchNormalization):
+            values = [np.abs(v) + 0.5 if "variance" in w.path or "gamma" in w.path else v
+                      for v, w in zip(values, layer.weights)]
+        layer.set_weights(values)
+    return model
 
 
 def save_legacy_h5(model, path):

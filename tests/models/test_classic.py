@@ -40,6 +40,13 @@ def test_lenet5_rgb_input_and_unknown_variant():
         LeNet5(variant="lenet1")
 
 
+def test_lenet5_classic_registration_and_weights_of_the_course_variant_only():
+    assert LeNet5(variant="classic").name == "lenet5" and get_model("lenet5_classic").name == "lenet5_classic"
+    assert list(model_info("lenet5").weights) == ["fashion_mnist"] and not model_info("lenet5_classic").weights
+    with pytest.raises(ValueError, match="neither a file nor a known weight name"):
+        LeNet5(variant="classic", weights="fashion_mnist")
+
+
 def test_alexnet_torchvision_layout_has_61100840_parameters():
     model = AlexNet()
     widths = [model.get_layer(f"conv{i}").filters for i in range(1, 6)]
@@ -107,6 +114,16 @@ def test_nin_cifar_variant_scores_are_class_map_means():
     maps = keras.Model(model.input, model.get_layer("mlpconv3_conv3").output)(images)
     np.testing.assert_allclose(model(images), np.mean(maps, axis=(1, 2)), rtol=1e-5, atol=1e-6)
     assert model.count_params() == 966_986
+
+
+def test_nin_cifar_pools_same_and_average_pools_its_second_block():
+    model = get_model("nin_cifar")
+    assert model.name == "nin_cifar" and NiN(variant="cifar").name == "nin_cifar"
+    assert [model.get_layer(f"pool{i}").output.shape[1] for i in (1, 2)] == [16, 8]
+    assert isinstance(model.get_layer("pool2"), keras.layers.AveragePooling2D)
+    assert model.get_layer("pool1_dropout").rate == model.get_layer("pool2_dropout").rate == 0.5
+    with pytest.raises(ValueError, match=r"NiN variant must be one of \['cifar', 'imagenet'\]"):
+        NiN(variant="mnist")
 
 
 @pytest.mark.parametrize("name", ["lenet5", "alexnet", "zfnet", "nin"])

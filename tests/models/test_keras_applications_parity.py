@@ -1,14 +1,15 @@
 """Parity with keras.applications as one sweep over a twin table: for every
-model both have, the same weighted layers (names and shapes, in order), and a
-keras.applications model with randomised weights saved as its legacy .h5 file
-(the format of its ImageNet files) loads into ours through ``weights=<file>``
-(checked layer by layer) and gives the same outputs."""
+model both have, the same weighted layers (names and shapes, in order), the same
+graph layer for layer (classes and options), and a keras.applications model with
+randomised weights saved as its legacy .h5 file (the format of its ImageNet
+files) loads into ours through ``weights=<file>`` (checked layer by layer) and
+gives the same outputs. Family tests keep only what is particular to a family."""
 
 import keras
 import numpy as np
 import pytest
 
-from _keras_parity import save_legacy_h5
+from _keras_parity import layer_options, randomize_weights, save_legacy_h5
 from keras_cv_course import models
 from keras_cv_course.blocks.mobile import ImageNormalization
 
@@ -35,17 +36,17 @@ def weighted_layers(model):
             if layer.weights and not isinstance(layer, NORMALIZING)]
 
 
-def randomize(model, seed):
-    """Random values for every weight (BN variances positive), so a copy is really tested."""
-    rng = np.random.default_rng(seed)
+def layouts(model):
+    """Every layer's class and options without its name, input and input
+    normalization left out (and the global pooling keras.applications' MobileNet
+    leaves automatically named, with options of its own)."""
+    skip = (keras.layers.InputLayer, keras.layers.GlobalAveragePooling2D) + NORMALIZING
+    rows = []
     for layer in model.layers:
-        if isinstance(layer, NORMALIZING) or not layer.weights:
-            continue
-        values = [rng.normal(0.0, 0.05, w.shape).astype("float32") for w in layer.weights]
-        if isinstance(layer, keras.layers.BatchNormalization):
-            values = [np.abs(v) + 0.5 if "variance" in w.path or "gamma" in w.path else v
-                      for v, w in zip(values, layer.weights)]
-        layer.set_weights(values)
+        if not isinstance(layer, skip):
+            kind, options = layer_options(layer)
+            rows.append((kind, {k: v for k, v in options.items() if k != "batch_shape"}))
+    return rows
 
 
 @pytest.mark.parametrize("name, keras_builder, side", TWINS, ids=[twin[0] for twin in TWINS])
@@ -53,13 +54,14 @@ def test_keras_applications_file_loads_into_ours_with_equal_outputs(name, keras_
     shape = (side, side, 3)
     theirs = getattr(keras.applications, keras_builder)(weights=None, input_shape=shape, classes=10,
                                                          classifier_activation=None)
-    randomize(theirs, seed=len(name))
+    randomize_weights(theirs, seed=len(name), skip=NORMALIZING)
     path = save_legacy_h5(theirs, str(tmp_path / f"{name}.h5"))
     ours = models.get_model(name, weights=path, input_shape=shape, classes=10, classifier_activation=None)
     if name in AUTOMATICALLY_NAMED:
         assert [shapes for _, shapes in weighted_layers(ours)] == [shapes for _, shapes in weighted_layers(theirs)]
     else:
         assert weighted_layers(ours) == weighted_layers(theirs)
+    assert layouts(ours) == layouts(theirs)
     x = np.random.default_rng(1).uniform(0, 255, (2,) + shape).astype("float32")
     scale = 1.0 if name.startswith("efficientnet") else 1 / 255.0  # EfficientNet rescales inside the model
     np.testing.assert_allclose(np.asarray(ours(x * scale)), np.asarray(theirs(x * scale)), atol=1e-4, rtol=1e-4)

@@ -1,6 +1,6 @@
-"""MobileNet v1/v2 against keras.applications: parameter counts, weighted layers
-(names, shapes, order), identical predictions with copied weights, and the
-ImageNet weight files (Keras's names, loaded through the Keras cache)."""
+"""MobileNet v1/v2 beyond the keras.applications twin sweep
+(test_keras_applications_parity.py): the width options layer for layer, the
+taps, and the ImageNet weight files (Keras's names, loaded through the Keras cache)."""
 
 import inspect
 
@@ -11,7 +11,7 @@ import pytest
 from keras_cv_course import models
 from keras_cv_course.models import mobilenet
 
-from _keras_parity import layer_options
+from _keras_parity import randomize_weights
 
 SMALL = (64, 64, 3)
 
@@ -22,49 +22,6 @@ def run(model, x):
 
 def weighted(model):
     return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
-
-
-def randomize_batch_norm_statistics(model, seed=0):
-    """Give every BN non-trivial moving statistics, so inference is not near identity."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
-                rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape),
-            ])
-
-
-def named_layers(model):
-    """Layer names, leaving out the input and the global pooling Keras leaves unnamed."""
-    skip = (keras.layers.InputLayer, keras.layers.GlobalAveragePooling2D)
-    return [layer.name for layer in model.layers if not isinstance(layer, skip)]
-
-
-@pytest.mark.parametrize(
-    "ours, theirs, params",
-    [
-        (models.MobileNet, keras.applications.MobileNet, 4_253_864),
-        (models.MobileNetV2, keras.applications.MobileNetV2, 3_538_984),
-    ],
-    ids=["mobilenet", "mobilenet_v2"],
-)
-def test_keras_parity_params_layers_and_predictions(ours, theirs, params):
-    reference = theirs(weights=None, input_shape=SMALL)
-    model = ours(input_shape=SMALL)
-    # count_params does not depend on the input size (global pooling before the top)
-    assert reference.count_params() == model.count_params() == params
-    assert weighted(model) == weighted(reference)
-    assert named_layers(model) == named_layers(reference)
-    skip = (keras.layers.InputLayer, keras.layers.GlobalAveragePooling2D)
-    assert [layer_options(l) for l in model.layers if not isinstance(l, skip)] == [
-        layer_options(l) for l in reference.layers if not isinstance(l, skip)
-    ]
-    randomize_batch_norm_statistics(reference)
-    model.set_weights(reference.get_weights())
-    x = np.random.default_rng(0).uniform(-1, 1, (2,) + SMALL).astype("float32")
-    np.testing.assert_allclose(run(model, x), run(reference, x), atol=1e-5)
 
 
 def test_registry_facts():
@@ -124,7 +81,7 @@ def test_imagenet_weights_load_from_the_keras_cache(tmp_path, monkeypatch):
     import h5py
 
     reference = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
-    randomize_batch_norm_statistics(reference, seed=3)
+    randomize_weights(reference, seed=3)
     (tmp_path / "models").mkdir()
     fname = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
     with h5py.File(tmp_path / "models" / fname, "w") as handle:

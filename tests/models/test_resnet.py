@@ -1,6 +1,6 @@
-"""The ResNet family: published parameter counts, keras.applications parity
-(layers, names, shapes, identical outputs with copied weights), Keras's weight
-files, and the small-image networks on 28×28×1 and 32×32×3 inputs."""
+"""The ResNet family: published parameter counts (keras.applications parity is
+the twin sweep of test_keras_applications_parity.py), Keras's weight files, one
+Row per model, and the small-image networks on 28×28×1 and 32×32×3 inputs."""
 
 import inspect
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from keras.src.applications import resnet as keras_resnet
 
+from _keras_parity import randomize_weights
 from keras_cv_course import models
 from keras_cv_course.models import _common, registry, resnet, weight_files
 
@@ -98,64 +99,6 @@ def test_small_image_parameter_counts(builder, low, high):
     assert low <= trainable_params(builder()) < high
 
 
-KERAS_PAIRS = [
-    (models.ResNet50, keras.applications.ResNet50),
-    (models.ResNet50V2, keras.applications.ResNet50V2),
-]
-
-
-def layout(model):
-    """Every layer's class and config without its name (BN axis 3 of a 4-D input is -1)."""
-    rows = []
-    for layer in model.layers:
-        config = {k: v for k, v in layer.get_config().items() if k not in ("name", "batch_shape")}
-        if config.get("axis") == 3:
-            config["axis"] = -1
-        rows.append((type(layer).__name__, config))
-    return rows
-
-
-def randomize(model, seed=0):
-    """Random weights everywhere, positive BN variances, so parity tests more than zeros."""
-    rng = np.random.default_rng(seed)
-    values = [
-        rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0.0, 0.05, w.shape) for w in model.weights
-    ]
-    model.set_weights([v.astype("float32") for v in values])
-    return model
-
-
-@pytest.mark.parametrize("ours, theirs", KERAS_PAIRS, ids=["resnet50", "resnet50_v2"])
-def test_keras_applications_parity_with_top(ours, theirs):
-    kwargs = dict(input_shape=(64, 64, 3), classifier_activation=None)
-    reference = randomize(theirs(weights=None, **kwargs))
-    model = ours(**kwargs)
-    assert weight_files.weighted_layers(model) == weight_files.weighted_layers(reference)
-    assert layout(model) == layout(reference)  # the same graph, layer for layer, options included
-    model.set_weights(reference.get_weights())
-    x = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
-    expected = keras.ops.convert_to_numpy(reference(x, training=False))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x, training=False)), expected, atol=1e-5)
-    assert np.abs(expected).max() > 1e-2  # logits, not a vanishing softmax
-
-
-@pytest.mark.parametrize(
-    "ours, theirs",
-    [
-        (models.ResNet101, keras.applications.ResNet101),
-        pytest.param(models.ResNet152, keras.applications.ResNet152, marks=pytest.mark.slow),
-        (models.ResNet101V2, keras.applications.ResNet101V2),
-        pytest.param(models.ResNet152V2, keras.applications.ResNet152V2, marks=pytest.mark.slow),
-    ],
-    ids=["resnet101", "resnet152", "resnet101_v2", "resnet152_v2"],
-)
-def test_keras_applications_parity_deeper_notop(ours, theirs):
-    reference = theirs(weights=None, include_top=False, input_shape=(64, 64, 3))
-    model = ours(include_top=False, input_shape=(64, 64, 3))
-    assert weight_files.weighted_layers(model) == weight_files.weighted_layers(reference)
-    assert model.count_params() == reference.count_params()
-
-
 def test_imagenet_weight_specs_are_keras_files():
     source = inspect.getsource(keras_resnet)
     assert 'f"{weights_name}_weights_tf_dim_ordering_tf_kernels.h5"' in source
@@ -182,7 +125,7 @@ def test_weights_imagenet_fetches_the_keras_file(monkeypatch, tmp_path):
     def fake_fetch(remote, model_name):
         fetched.append(remote)
         path = tmp_path / "resnet50.weights.h5"
-        randomize(models.ResNet50(include_top=False)).save_weights(path)
+        randomize_weights(models.ResNet50(include_top=False), seed=0).save_weights(path)
         return str(path)
 
     monkeypatch.setattr(_common.RemoteFile, "fetch", fake_fetch)

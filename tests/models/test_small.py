@@ -1,13 +1,13 @@
 """The small Fashion-MNIST nets of models/small.py: fashion_vgg (GAP head),
 fashion_cnn_wide (no stem BatchNorm, dense head) and fashion_cnn (frozen
 whitening stem, dense head), with parameter counts worked by hand from their
-layer shapes."""
+layer shapes; they are rows of models/vgg.py's one VGG builder ("course" names)."""
 
 import numpy as np
 import pytest
 
-from keras_cv_course.models import get_model
-from keras_cv_course.models.small import FashionVGG
+from keras_cv_course.models import get_model, model_info, small, vgg
+from keras_cv_course.models.small import FashionCNN, FashionCNNWide, FashionVGG
 
 
 def conv_params(k, c_in, c_out, *, bias):
@@ -89,3 +89,33 @@ def test_dense_head_follows_the_input_size_and_include_top_false_pools():
     assert features.output.shape == (None, 64)
     out = features(np.zeros((2, 28, 28, 1), "float32"))
     assert out.shape == (2, 64)
+
+
+def test_taps_are_each_stages_last_activation_and_the_whitening_stem():
+    def taps(name):
+        return [(t.level, t.layer, t.channels, t.stride) for t in model_info(name).taps]
+
+    assert taps("fashion_vgg") == [("P0", "block1_relu1", 32, 1), ("P1", "block2_relu2", 64, 2),
+                                   ("P2", "block3_relu1", 128, 4)]
+    assert taps("fashion_cnn") == [("P0", "stem_relu", 18, 1), ("P1", "block1_relu1", 32, 2),
+                                   ("P2", "block2_relu1", 64, 4)]
+    assert taps("fashion_cnn_wide") == [("P0", "block1_conv1", 32, 1), ("P1", "block2_relu1", 64, 2),
+                                        ("P2", "block3_relu2", 128, 4)]
+
+
+def test_small_nets_are_vgg_like_tables_of_the_one_vgg_builder():
+    options = small.vgg_options(**{**small.FASHION_VGG, **small.FASHION_CNN_WIDE})
+    assert options["stages"] == (vgg.Stage((32,)), vgg.Stage((64,)), vgg.Stage((128, 128), pool=False))
+    assert (options["layer_names"], options["fc_units"], options["stem"]) == ("course", (256,), None)
+    assert [b.__module__ for b in (FashionVGG, FashionCNN, FashionCNNWide)] == ["keras_cv_course.models.small"] * 3
+    assert FashionCNN(top_units=None, dropout=0.0).layers[-2].name == "avg_pool"  # FashionVGG's options
+    assert FashionCNNWide().name == "fashion_cnn_wide" and FashionVGG(name="mine").name == "mine"
+
+
+def test_bad_stage_table_and_unknown_option_are_named():
+    with pytest.raises(ValueError, match="widths and convs need one entry per stage"):
+        FashionVGG(widths=(8, 16), convs=(1,))
+    with pytest.raises(TypeError, match=r"FashionCNN\(\) got unexpected keyword arguments \['width'\]"):
+        FashionCNN(width=3)
+    with pytest.raises(ValueError, match=r"too small for 'fashion_cnn'.*at least 4x4"):
+        FashionCNN(include_top=False, input_shape=(3, 3, 1))

@@ -1,4 +1,5 @@
-"""VGG: published parameter counts and interchangeability with keras.applications."""
+"""VGG: published parameter counts, the configurations of the paper's Table 1 as
+rows of one table-driven builder, and interchangeability with keras.applications."""
 
 import dataclasses
 import hashlib
@@ -9,8 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_cv_course.models import VGG11, VGG11_BN, VGG16, VGG19, vgg
-from keras_cv_course.models._common import WeightsUnavailableError
+from keras_cv_course.blocks import LocalResponseNormalization
+from keras_cv_course.models import VGG11, VGG11_BN, VGG16, VGG19, model_info, vgg
+from keras_cv_course.models._common import InputRules, Request, WeightsUnavailableError
+from keras_cv_course.models.vgg import VGG16_C
 from keras_cv_course.models.weight_files import WeightFileMismatchError, weighted_layers
 
 
@@ -179,3 +182,96 @@ def test_paper_dropout_option_adds_dropout_without_weights():
     plain, dropped = VGG11(input_shape=(32, 32, 3)), VGG11(input_shape=(32, 32, 3), dropout=0.5)
     assert weighted_layers(plain) == weighted_layers(dropped)
     assert dropped.get_layer("fc1_dropout").rate == 0.5
+
+
+# Simonyan & Zisserman 2015, Table 1, column by column ("M" is a max-pool) and
+# Table 2's parameter counts in millions.
+TABLE_1 = {
+    "A": "conv3-64 M conv3-128 M conv3-256 conv3-256 M conv3-512 conv3-512 M conv3-512 conv3-512 M",
+    "A-LRN": "conv3-64 LRN M conv3-128 M conv3-256 conv3-256 M conv3-512 conv3-512 M conv3-512 conv3-512 M",
+    "B": "conv3-64 conv3-64 M conv3-128 conv3-128 M conv3-256 conv3-256 M conv3-512 conv3-512 M conv3-512 conv3-512 M",
+    "C": "conv3-64 conv3-64 M conv3-128 conv3-128 M conv3-256 conv3-256 conv1-256 M "
+         "conv3-512 conv3-512 conv1-512 M conv3-512 conv3-512 conv1-512 M",
+    "D": "conv3-64 conv3-64 M conv3-128 conv3-128 M conv3-256 conv3-256 conv3-256 M "
+         "conv3-512 conv3-512 conv3-512 M conv3-512 conv3-512 conv3-512 M",
+    "E": "conv3-64 conv3-64 M conv3-128 conv3-128 M conv3-256 conv3-256 conv3-256 conv3-256 M "
+         "conv3-512 conv3-512 conv3-512 conv3-512 M conv3-512 conv3-512 conv3-512 conv3-512 M",
+}
+TABLE_2_MILLIONS = {"A": 133, "A-LRN": 133, "B": 133, "C": 134, "D": 138, "E": 144}
+
+
+def table_1_params(column, classes=1000, size=224):
+    """Parameters of a Table 1 column worked by hand: k·k·c_in·c_out + c_out a conv,
+    then FC-4096, FC-4096, FC-classes on the flattened (size/32)² × 512 map."""
+    total, c_in = 0, 3
+    for layer in column.split():
+        if layer.startswith("conv"):
+            kernel, width = (int(part) for part in layer[4:].split("-"))
+            total, c_in = total + kernel * kernel * c_in * width + width, width
+    side = size // 32
+    return total + (side * side * c_in * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * classes + classes)
+
+
+def build_config(config, **options):
+    """An unregistered configuration of vgg.CONFIGS through the generic builder."""
+    request = Request.resolve(f"vgg_{config.lower()}", InputRules(224, 32, require_flatten=True), include_top=True,
+                              weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                              classifier_activation="softmax")
+    return vgg.vgg_family(request, stages=vgg.CONFIGS[config], **options)
+
+
+@pytest.mark.parametrize("config", sorted(TABLE_1))
+def test_every_table_1_configuration_is_a_row_with_table_2s_parameter_count(config):
+    with keras.StatelessScope():
+        model = build_config(config)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    column = [layer for layer in TABLE_1[config].split() if layer.startswith("conv")]
+    assert [f"conv{c.kernel_size[0]}-{c.filters}" for c in convs] == column
+    assert model.count_params() == table_1_params(TABLE_1[config])
+    assert round(model.count_params() / 1e6) == TABLE_2_MILLIONS[config]
+    lrn = [layer.name for layer in model.layers if isinstance(layer, LocalResponseNormalization)]
+    assert lrn == (["block1_conv1_lrn"] if "LRN" in config else [])
+
+
+def test_vgg16_c_has_1x1_convs_last_in_stages_3_to_5_and_134m_parameters():
+    with keras.StatelessScope():
+        model = VGG16_C()
+    kernels = {name: tuple(model.get_layer(name).kernel.shape) for name in
+               ("block2_conv2", "block3_conv2", "block3_conv3", "block4_conv3", "block5_conv3")}
+    assert kernels == {"block2_conv2": (3, 3, 128, 128), "block3_conv2": (3, 3, 256, 256),
+                       "block3_conv3": (1, 1, 256, 256), "block4_conv3": (1, 1, 512, 512),
+                       "block5_conv3": (1, 1, 512, 512)}
+    assert model.get_layer("block5_pool").output.shape == (None, 7, 7, 512)
+    # D less the difference of three 3×3 and three 1×1 convolutions (biases are the same).
+    hand = 138_357_544 - (9 - 1) * (256 * 256 + 512 * 512 + 512 * 512)
+    assert model.count_params() == hand == table_1_params(TABLE_1["C"]) == 133_638_952 == model_info("vgg16_c").params
+    assert round(hand / 1e6) == 134  # Table 2
+    assert model_info("vgg16_c").taps == model_info("vgg16").taps  # same layer names: block{i}_conv3 ends stages 3-5
+
+
+def test_taps_are_the_last_activation_of_stages_2_to_5_and_the_last_pool():
+    def taps(name):
+        return [(t.level, t.layer, t.channels, t.stride) for t in model_info(name).taps]
+
+    assert taps("vgg11") == [("P1", "block2_conv1", 128, 2), ("P2", "block3_conv2", 256, 4),
+                             ("P3", "block4_conv2", 512, 8), ("P4", "block5_conv2", 512, 16),
+                             ("P5", "block5_pool", 512, 32)]
+    assert taps("vgg16")[1:4] == [("P2", "block3_conv3", 256, 4), ("P3", "block4_conv3", 512, 8),
+                                  ("P4", "block5_conv3", 512, 16)]
+    assert taps("vgg19_bn")[:2] == [("P1", "block2_conv2_relu", 128, 2), ("P2", "block3_conv4_relu", 256, 4)]
+    assert taps("vgg13_bn")[-1] == ("P5", "block5_pool", 512, 32)
+
+
+def test_one_builder_two_layer_name_grammars_same_weight_shapes():
+    stages = vgg.vgg_like((8, 16), (1, 2))
+    request = lambda: Request.resolve("tiny", InputRules(32, 2), include_top=True, weights=None,  # noqa: E731
+                                      input_tensor=None, input_shape=None, pooling=None, classes=3,
+                                      classifier_activation="softmax")
+    keras_names = vgg.vgg_family(request(), stages=stages, batch_norm=True, fc_units=(), dropout=0.1)
+    course = vgg.vgg_family(request(), stages=stages, batch_norm=True, fc_units=(), dropout=0.1,
+                            layer_names="course", bias_before_bn=True)
+    assert [w.shape for w in keras_names.weights] == [w.shape for w in course.weights]
+    assert [layer.name for layer in keras_names.layers][1:5] == ["block1_conv1", "block1_conv1_bn", "block1_conv1_relu",
+                                                                  "block1_pool"]
+    assert [layer.name for layer in course.layers][1:5] == ["block1_conv1", "block1_bn1", "block1_relu1", "block1_pool"]
+    assert [layer.name for layer in course.layers][-3:] == ["avg_pool", "top_dropout", "predictions"]
