@@ -21,6 +21,18 @@ use without reading it.
 ``"fashion_mnist_sample"`` is a small real Fashion-MNIST subset shipped inside
 the package (2,000 train and 1,000 test images, class-balanced), so demos and
 tests run anywhere without a download.
+
+Detection and segmentation datasets give their own elements (DESIGN.md §6):
+
+- ``"fashion_scenes"`` / ``"fashion_scenes_masks"``: Fashion-MNIST items
+  pasted on 128×128 canvases, generated from a seed (data/scenes.py):
+  ``(image, {"boxes", "classes"})`` / ``(image, semantic mask)``; options
+  ``num_scenes``, ``seed``, ``source``, ``config``, ``cache_dir``.
+- ``"voc2007"``, ``"voc2012"`` (detection) and ``"voc2007_segmentation"``,
+  ``"voc2012_segmentation"`` (data/voc.py): a prepared TFDS ``voc/{year}``
+  (detection only), else a VOCdevkit under ``data_dir`` or the Keras cache,
+  else a TFDS download (detection only); options ``difficult``, ``on_error``,
+  ``channels``, ``check_images``.
 """
 
 import dataclasses
@@ -30,6 +42,8 @@ import os
 import pickle
 
 import numpy as np
+
+from keras_cv_course.data.voc import VOC_CLASSES, VOC_SPLITS
 
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 SAMPLE_FILE = os.path.join(os.path.dirname(__file__), "fashion_mnist_sample.npz")
@@ -99,6 +113,30 @@ _DATASETS = {
 }
 _ALIASES = {"fashion-mnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar-10": "cifar10", "cifar-100": "cifar100"}
 
+# Detection and segmentation datasets: ``locate`` hands them to data/scenes.py and data/voc.py.
+_SCENE_SPLITS = {"train": 6_000, "test": 1_000}
+_DATASETS.update({
+    "fashion_scenes": DatasetInfo(
+        "fashion_scenes", 10, FASHION_CLASSES, (128, 128, 1), dict(_SCENE_SPLITS),
+        description="Fashion-MNIST items pasted on a canvas: (image, {'boxes', 'classes'}) (data/scenes.py)",
+    ),
+    "fashion_scenes_masks": DatasetInfo(
+        "fashion_scenes_masks", 11, ("background",) + FASHION_CLASSES, (128, 128, 1), dict(_SCENE_SPLITS),
+        description="the fashion_scenes as (image, semantic mask): 0 background, class + 1, 255 void",
+    ),
+    **{f"voc{year}": DatasetInfo(
+        f"voc{year}", 20, VOC_CLASSES, (None, None, 3), dict(VOC_SPLITS[(year, "detection")]), tfds_name=f"voc/{year}",
+        description=f"PASCAL VOC {year} detection: (image, {{'boxes', 'classes'}}) (data/voc.py)",
+    ) for year in ("2007", "2012")},
+    **{f"voc{year}_segmentation": DatasetInfo(
+        f"voc{year}_segmentation", 21, ("background",) + VOC_CLASSES, (None, None, 3),
+        dict(VOC_SPLITS[(year, "segmentation")]),
+        description=f"PASCAL VOC {year} segmentation: (image, mask), 0 background, 255 void (data/voc.py)",
+    ) for year in ("2007", "2012")},
+})
+_ALIASES.update({"voc/2007": "voc2007", "voc/2012": "voc2012", "voc_2007": "voc2007", "voc_2012": "voc2012"})
+_ANNOTATED = ("fashion_scenes", "fashion_scenes_masks", "voc2007", "voc2012", "voc2007_segmentation", "voc2012_segmentation")
+
 
 class DatasetNotFoundError(FileNotFoundError):
     """No source had the dataset and it could not (or may not) be downloaded."""
@@ -143,7 +181,8 @@ class Source:
     """Where ``load`` found (or would find) a dataset split.
 
     ``kind`` is one of ``"tfds"``, ``"keras_cache"``, ``"debian"``, ``"folder"``,
-    ``"embedded"``, ``"download"``; ``path`` the file or directory used.
+    ``"embedded"``, ``"download"``, ``"generated"`` (fashion_scenes); ``path`` the
+    file or directory used (for generated data, where its items come from).
     """
 
     kind: str
@@ -357,14 +396,19 @@ def _embedded(dataset, split):
     return Source("embedded", SAMPLE_FILE, _npz_reader(SAMPLE_FILE, split, dataset))
 
 
-def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True):
+def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True, **options):
     """The ``Source`` ``load`` would read ``name``/``split`` from, without reading it.
 
     Raises ``DatasetNotFoundError`` naming every place looked in when no local
-    source has it and ``download`` is False.
+    source has it and ``download`` is False. ``options`` go to the detection and
+    segmentation datasets (module docstring); other datasets take none.
     """
     dataset = info(name)
     _check_split(dataset, split)
+    if dataset.name in _ANNOTATED:
+        return _locate_annotated(dataset, split, data_dir, debian_dir, download, options)
+    if options:
+        raise TypeError(f"Dataset {dataset.name!r} takes no options; got {sorted(options)}")
     if dataset.name == "fashion_mnist_sample":
         return _embedded(dataset, split)
     places = []
@@ -391,6 +435,19 @@ def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True
         target = tfds_data_dirs(data_dir)[0]
         return Source("download", target, lambda: _download(dataset, split, target, places))
     raise DatasetNotFoundError(_not_found_message(dataset, split, places, download), places)
+
+
+def _locate_annotated(dataset, split, data_dir, debian_dir, download, options):
+    """Sources of fashion_scenes (generated, data/scenes.py) and VOC (data/voc.py)."""
+    if dataset.name.startswith("fashion_scenes"):
+        from keras_cv_course.data import scenes
+
+        where = scenes.describe_source(split, data_dir=data_dir, debian_dir=debian_dir, **options)
+        return Source("generated", where, lambda: scenes.dataset(dataset.name, split, data_dir=data_dir,
+                                                                 debian_dir=debian_dir, **options))
+    from keras_cv_course.data import voc
+
+    return voc.locate_voc(dataset, split, data_dir=data_dir, download=download, **options)
 
 
 def _download(dataset, split, target, places):
@@ -425,7 +482,7 @@ def _not_found_message(dataset, split, places, download):
     return "\n".join(lines)
 
 
-def load(name, split="train", *, data_dir=None, download=True, debian_dir=None):
+def load(name, split="train", *, data_dir=None, download=True, debian_dir=None, **options):
     """A ``tf.data.Dataset`` of ``(uint8 image (H, W, C), int32 label)`` for ``name``/``split``.
 
     ``name``: one of ``list_datasets()`` (mnist, fashion_mnist, fashion_mnist_sample,
@@ -435,8 +492,13 @@ def load(name, split="train", *, data_dir=None, download=True, debian_dir=None):
     when no local source has the data. ``debian_dir`` overrides the Debian
     Fashion-MNIST directory. The sources are tried in the order of the module
     docstring; ``locate`` tells which one is used.
+
+    The detection and segmentation datasets (``fashion_scenes``,
+    ``fashion_scenes_masks``, ``voc2007``, ``voc2012``, ``voc*_segmentation``)
+    yield ``(image, {"boxes", "classes"})`` or ``(image, mask)`` instead and take
+    ``options`` (see the module docstring, data/scenes.py, data/voc.py).
     """
-    return locate(name, split, data_dir=data_dir, debian_dir=debian_dir, download=download).read()
+    return locate(name, split, data_dir=data_dir, debian_dir=debian_dir, download=download, **options).read()
 
 
 def load_arrays(name, split="train", **kwargs):

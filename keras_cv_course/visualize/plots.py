@@ -5,7 +5,8 @@ Pictures of what a convnet learned (``plot_activation_grid``, ``plot_filters``,
 ``plot_pattern_gallery``, ``plot_heatmap``, ``plot_heatmap_overlay``) and the
 training plots (``plot_history``, ``plot_confusion_matrix``, ``plot_roc``,
 ``plot_precision_recall``) and segmentation masks (``plot_segmentation``,
-``plot_segmentation_examples``, coloured by ``segmentation_colors``).
+``plot_segmentation_examples``, coloured by ``segmentation_colors``) and
+detections (``plot_boxes``, coloured by ``box_colors``).
 ``new_figure`` and ``save_figure`` make and write PNGs without pyplot, so no
 global matplotlib state is touched and no display is needed.
 """
@@ -373,6 +374,61 @@ def _mask_labels(mask, num_classes):
     if mask.dtype.kind == "f" and not np.array_equal(mask, np.round(mask)):
         raise ValueError("A label mask must hold integer class ids; got non-integer values")
     return mask.astype(np.int64)
+
+
+def box_colors(num_classes):
+    """(num_classes, 3) RGB in [0, 1] for box classes 0..num_classes-1: matplotlib's
+    "tab10" (up to 10 classes) or "tab20" (up to 20), bright enough to read over dark
+    and light images alike; more classes take ``segmentation_colors`` of ``class + 1``."""
+    from matplotlib import colormaps
+
+    count = int(num_classes)
+    if count <= 20:
+        cmap = colormaps["tab10" if count <= 10 else "tab20"]
+        return np.asarray([cmap(i)[:3] for i in range(count)], np.float64).reshape(-1, 3)
+    return segmentation_colors(count + 1)[1:]
+
+
+def plot_boxes(ax, image, boxes, classes, scores=None, class_names=None, *, num_classes=None, linewidth=1.5,
+               fontsize=7, score_threshold=None, title=None):
+    """``boxes`` (N, 4) xyxy pixels (pixel ``i`` covers ``[i, i + 1)``) drawn over ``image``
+    (H, W[, C]; None draws on the Axes as it is), each labelled with its class name (or
+    id) and, given ``scores`` (N,), its score. Boxes with class < 0 (padding) and, with
+    ``score_threshold``, scores below it are left out. Colours: ``box_colors``
+    (``num_classes`` defaults to ``len(class_names)``, else the largest class + 1)."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    classes = np.asarray(classes).reshape(-1).astype(np.int64)
+    if len(classes) != len(boxes) or (scores is not None and len(np.asarray(scores).reshape(-1)) != len(boxes)):
+        raise ValueError(f"{len(boxes)} boxes, {len(classes)} classes and "
+                         f"{'no' if scores is None else len(np.asarray(scores).reshape(-1))} scores do not match")
+    keep = classes >= 0
+    if scores is not None:
+        scores = np.asarray(scores, np.float32).reshape(-1)
+        if score_threshold is not None:
+            keep &= scores >= score_threshold
+    if image is not None:
+        _show_image(ax, _display_image(image))
+    total = num_classes or (len(class_names) if class_names is not None else int(classes.max(initial=-1)) + 1)
+    colors = box_colors(max(total, int(classes.max(initial=-1)) + 1, 1))
+    for i in np.nonzero(keep)[0]:
+        _draw_box(ax, boxes[i], colors[classes[i]], _box_label(classes[i], class_names, scores, i), linewidth, fontsize)
+    _image_axes(ax, title)
+    return ax
+
+
+def _box_label(cls, class_names, scores, i):
+    name = str(class_names[cls]) if class_names is not None and cls < len(class_names) else str(cls)
+    return name if scores is None else f"{name} {scores[i]:.2f}"
+
+
+def _draw_box(ax, box, color, label, linewidth, fontsize):
+    """One box on imshow's pixel grid: pixel i is centred on i, so the edge x1 sits at x1 - 0.5."""
+    from matplotlib.patches import Rectangle
+
+    x1, y1, x2, y2 = (float(v) - 0.5 for v in box)
+    ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=linewidth))
+    ax.text(x1, y1, label, fontsize=fontsize, color="white", va="bottom", ha="left", clip_on=True,
+            bbox={"facecolor": color, "edgecolor": "none", "pad": 1.0, "alpha": 0.85})
 
 
 # ---------------------------------------------------------------- helpers
