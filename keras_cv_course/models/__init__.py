@@ -10,6 +10,7 @@ from keras_cv_course.models.preprocessing import preprocess_input
 from keras_cv_course.models.features import feature_extractor
 from keras_cv_course.models.lenet import LeNet5
 from keras_cv_course.models.alexnet import VGGS, AlexNet, ZFNet
+from keras_cv_course.models.alexnet import OverFeatAccurate, OverFeatFast
 from keras_cv_course.models.vgg import VGG11, VGG11_BN, VGG13, VGG13_BN, VGG16, VGG16_BN, VGG16_C, VGG19, VGG19_BN
 from keras_cv_course.models.nin import NiN
 from keras_cv_course.models.small import FashionVGG
@@ -44,3 +45,4 @@ __all__ += [
     "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
     "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
 ]
+__all__ += ["OverFeatFast", "OverFeatAccurate"]
