@@ -280,6 +280,49 @@ def _npz_reader(path, split, dataset):
     return read
 
 
+# What a CIFAR python batch may contain: dicts, lists, bytes, strings and ints are
+# pickle opcodes; these are the only classes it may name (a numpy array and its dtype).
+CIFAR_PICKLE_CLASSES = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+}
+
+
+class UnsafePickleError(ValueError):
+    """A pickle names a class that the file format does not need (it could run code)."""
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what CIFAR's batch files hold and refuses
+    every other class, so a crafted file cannot run code while it is read."""
+
+    def __init__(self, handle, path):
+        super().__init__(handle, encoding="bytes")
+        self.path = path
+
+    def find_class(self, module, name):
+        if (module, name) in CIFAR_PICKLE_CLASSES:
+            return super().find_class(module, name)
+        raise UnsafePickleError(
+            f"{self.path} is not a CIFAR batch file: its pickle names {module}.{name}, which the format never "
+            f"needs (only a dict of bytes, lists and a numpy array); refusing to load it"
+        )
+
+
+def read_cifar_batch(handle, path):
+    """The dict of one CIFAR python batch file, read without executing code
+    (``_CifarUnpickler``); keys may be bytes (the files were written by Python 2)."""
+    try:
+        batch = _CifarUnpickler(handle, path).load()
+    except UnsafePickleError:
+        raise
+    except Exception as error:  # truncated or not a pickle at all
+        raise ValueError(f"{path} is not a readable CIFAR batch file: {type(error).__name__}: {error}") from error
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path} is not a CIFAR batch file: it holds a {type(batch).__name__}, not a dict")
+    return batch
+
+
 def _cifar_reader(directory, split, dataset):
     def read():
         if dataset.name == "cifar10":
@@ -290,7 +333,7 @@ def _cifar_reader(directory, split, dataset):
         xs, ys = [], []
         for fname in files:
             with open(os.path.join(directory, fname), "rb") as f:
-                batch = pickle.load(f, encoding="bytes")
+                batch = read_cifar_batch(f, os.path.join(directory, fname))
             batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
             xs.append(np.asarray(batch["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             ys.append(np.asarray(batch[key]))

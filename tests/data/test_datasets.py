@@ -160,3 +160,36 @@ def test_bad_files_are_clear_errors(empty_env, tmp_path):
         f.write(raw[:-100])
     with pytest.raises(ValueError, match="truncated or corrupt"):
         data.load("fashion_mnist", "test", download=False)
+
+
+def test_a_crafted_cifar_pickle_is_refused_without_running_code(tmp_path, monkeypatch):
+    """A file named like a CIFAR batch whose pickle calls os.system must not run it."""
+    import os
+
+    from keras_cv_course.data.datasets import UnsafePickleError
+
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    cache = tmp_path / "keras"
+    cifar = cache / "datasets" / "cifar-10-batches-py"
+    cifar.mkdir(parents=True)
+    for fname in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(cifar / fname, "wb") as f:
+            pickle.dump({b"data": Exploit(), b"labels": [1]}, f)
+    monkeypatch.setenv("KERAS_HOME", str(cache))
+    with pytest.raises(UnsafePickleError, match=r"data_batch_1 is not a CIFAR batch file: its pickle names posix.system"):
+        datasets.load_arrays("cifar10", "train", download=False)
+    assert not marker.exists()
+
+
+def test_a_truncated_cifar_batch_names_the_file(tmp_path):
+    from keras_cv_course.data.datasets import read_cifar_batch
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]})[:40])
+    with open(path, "rb") as handle, pytest.raises(ValueError, match="data_batch_1 is not a readable CIFAR batch file"):
+        read_cifar_batch(handle, str(path))

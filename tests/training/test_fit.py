@@ -100,3 +100,19 @@ def test_fit_adapts_a_whitening_stem_to_the_first_training_images_and_counts_the
     config = json.load(open(os.path.join(result.run_dir, "report.json")))["config"]
     assert config["adapted_layers"] == ["stem_whiten"]
     assert 0 < config["adapt_seconds"] < result.history[0]["train_seconds"]
+
+
+def test_resume_refuses_a_checkpoint_path_outside_the_run_directory(tmp_path):
+    """A state.json naming a file outside its run (absolute or ../) is neither loaded nor deleted."""
+    run_dir = tmp_path / "run"
+    fit("lenet5", SAMPLE, epochs=1, steps_per_epoch=1, run_dir=str(run_dir), verbose=0, evaluate=False)
+    outside = tmp_path / "precious.keras"
+    outside.write_bytes(b"not yours")
+    state_path = run_dir / "state.json"
+    state = json.load(open(state_path))
+    for escaping in ("../precious.keras", str(outside)):
+        state["checkpoint"] = escaping
+        state_path.write_text(json.dumps(state))
+        with pytest.raises(ValueError, match="outside the run directory"):
+            fit("lenet5", SAMPLE, epochs=2, steps_per_epoch=1, run_dir=str(run_dir), resume=True, verbose=0)
+    assert outside.read_bytes() == b"not yours"
