@@ -60,9 +60,34 @@ def add_commands(subparsers):
     summary = subparsers.add_parser("summary", help="build a model and print its Keras summary")
     summary.add_argument("name")
     summary.add_argument("--input-shape", type=parse_shape, default=None, help="H,W,C (default: the model's)")
-    summary.add_argument("--classes", type=int, default=None)
+    summary.add_argument("--classes", type=positive_int, default=None)
     summary.add_argument("--no-top", action="store_true", help="build with include_top=False")
     summary.set_defaults(func=run_summary)
+
+
+def _number(kind, test, expected):
+    """An argparse type: ``kind(text)`` that passes ``test``, else an error naming
+    the value and what was expected."""
+    import math
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}") from None
+        if (isinstance(value, float) and not math.isfinite(value)) or not test(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
+
+    parse.__name__ = expected
+    return parse
+
+
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _number(float, lambda v: v > 0, "a positive finite number")
+non_negative_float = _number(float, lambda v: v >= 0, "a finite number >= 0")
+fraction = _number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
 
 
 def parse_shape(text):

@@ -103,3 +103,21 @@ def test_kcc_uses_one_inter_op_thread_unless_told_otherwise(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}}')
     cli.use_one_inter_op_thread()
     assert "TF_NUM_INTEROP_THREADS" not in os.environ  # multi-worker collectives keep the pool
+
+
+@pytest.mark.parametrize("argv, bad", [
+    (["train", "--epochs", "0"], "'0'"), (["train", "--epochs", "-1"], "'-1'"),
+    (["train", "--lr", "0"], "'0'"), (["train", "--lr", "-0.1"], "'-0.1'"), (["train", "--lr", "nan"], "'nan'"),
+    (["train", "--lr", "inf"], "'inf'"), (["train", "--weight-decay", "-1"], "'-1'"),
+    (["train", "--batch-size", "0"], "'0'"), (["train", "--validation-split", "1.5"], "'1.5'"),
+    (["summary", "vgg16", "--classes", "0"], "'0'"), (["predict", "lenet5", "x.png", "--top", "-1"], "'-1'"),
+    (["visualize", "lenet5", "--steps", "-1"], "'-1'"),
+])
+def test_bad_numeric_options_are_refused_naming_the_value(argv, bad, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert bad in err and "expected" in err
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written

@@ -21,6 +21,7 @@ SAMPLE_DATASET = "fashion_mnist_sample"
 
 
 def add_commands(subparsers):
+    from keras_cv_course.cli import fraction, non_negative_float, non_negative_int, positive_float, positive_int
     from keras_cv_course.tasks import TASK_NAMES
     from keras_cv_course.training.fit import OPTIMIZERS
     from keras_cv_course.training.schedules import SCHEDULES
@@ -34,23 +35,23 @@ def add_commands(subparsers):
                             f"validates) (default {DEFAULT_DATASET} when its files are present, else {SAMPLE_DATASET})")
     train.add_argument("--task", choices=TASK_NAMES, default=None,
                        help="default: the model's registered task, else inferred from its output and the labels")
-    train.add_argument("--validation-split", type=float, default=0.2,
+    train.add_argument("--validation-split", type=fraction, default=0.2,
                        help="share of an image folder held out for validation when no validation/ folder is beside it")
     train.add_argument("--data-dir", default=None, help="folder with the data (see keras_cv_course.data.load)")
-    train.add_argument("--epochs", type=int, default=12)
-    train.add_argument("--batch-size", type=int, default=128, help="per replica; global = this × replicas")
-    train.add_argument("--lr", type=float, default=None, help="(peak) learning rate; default 3e-3 for adam/adamw, 0.1 for sgd")
+    train.add_argument("--epochs", type=positive_int, default=12)
+    train.add_argument("--batch-size", type=positive_int, default=128, help="per replica; global = this × replicas")
+    train.add_argument("--lr", type=positive_float, default=None, help="(peak) learning rate; default 3e-3 for adam/adamw, 0.1 for sgd")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--weight-decay", type=float, default=None)
+    train.add_argument("--weight-decay", type=non_negative_float, default=None)
     train.add_argument("--schedule", choices=SCHEDULES, default="onecycle")
     train.add_argument("--augment", default=None, help="augmentation preset of keras_cv_course.data (alexnet, image_data_generator, cifar, fashion)")
     train.add_argument("--strategy", choices=STRATEGIES, default="auto")
     train.add_argument("--run-dir", default=None, help="default runs/MODEL-DATASET")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir after its last completed epoch")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--finetune-from", default=None, help=".keras file or run directory to start from")
     train.add_argument("--freeze-until", default=None, help="freeze every layer before this one (e.g. block5_conv1)")
-    train.add_argument("--progress-seconds", type=float, default=10.0,
+    train.add_argument("--progress-seconds", type=non_negative_float, default=10.0,
                        help="a progress line inside an epoch at most this often (0: per-epoch lines only)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(func=run_train)
@@ -61,14 +62,14 @@ def add_commands(subparsers):
     evaluate.add_argument("--data-dir", default=None)
     evaluate.add_argument("--split", default="test", help="test (an image folder without test/ uses its validation split)")
     evaluate.add_argument("--ten-crop", action="store_true", help="average the predictions of ten crops (corners, centre, mirrored)")
-    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--batch-size", type=positive_int, default=256)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.set_defaults(func=run_evaluate)
 
     predict = subparsers.add_parser("predict", help="top-k classes (or labels above the threshold) of images")
     predict.add_argument("model", help="a .keras file, a run directory, or a registered name with trained weights (lenet5)")
     predict.add_argument("images", nargs="+")
-    predict.add_argument("--top", type=int, default=3)
+    predict.add_argument("--top", type=positive_int, default=3)
     predict.add_argument("--dataset", default=None, help="dataset whose class names to print (default: the run's)")
     predict.add_argument("--out", default=None, help="segmentation: folder for the predicted masks (PNG, class ids)")
     predict.set_defaults(func=run_predict)

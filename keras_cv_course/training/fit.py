@@ -88,6 +88,22 @@ class RunData:
     channels: int
 
 
+def check_options(*, epochs, batch_size, learning_rate, weight_decay, validation_split):
+    """Refuse option values that would train nothing or silently wrong, naming the value."""
+    def bad(option, value, expected):
+        raise ValueError(f"{option} must be {expected}; got {value!r}")
+
+    for option, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            bad(option, value, "a positive integer")
+    if not isinstance(learning_rate, (int, float)) or not math.isfinite(learning_rate) or learning_rate <= 0:
+        bad("learning_rate", learning_rate, "a positive finite number")
+    if weight_decay is not None and (not math.isfinite(weight_decay) or weight_decay < 0):
+        bad("weight_decay", weight_decay, "a finite number >= 0 or None")
+    if not 0 <= validation_split < 1:
+        bad("validation_split", validation_split, "a fraction in [0, 1)")
+
+
 def dataset_label(train):
     """What a run records as its dataset: the name, an image folder's absolute
     path, or "custom" for an in-memory dataset."""
@@ -279,6 +295,8 @@ def fit(
     seconds count as training time. Returns a ``FitResult``.
     """
     started = time.time()
+    check_options(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                  validation_split=validation_split)
     name, info, given = _resolve_model(model_or_name)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)

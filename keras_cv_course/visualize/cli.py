@@ -16,6 +16,8 @@ WHATS = ("activations", "filters", "patterns", "gradcam", "saliency")
 
 
 def add_commands(subparsers):
+    from keras_cv_course.cli import non_negative_int, positive_int
+
     parser = subparsers.add_parser("visualize", help="draw what a convnet learned (activations, filters, patterns, Grad-CAM, saliency)")
     parser.add_argument("model", metavar="MODEL_OR_RUN", help="run directory, .keras file or registered model with trained weights")
     parser.add_argument("--image", help="input image (needed for activations, gradcam, saliency)")
@@ -24,10 +26,10 @@ def add_commands(subparsers):
     parser.add_argument("--layer", action="append", default=None,
                         help="layer name/path/level (repeatable); default: every conv/pool layer for activations, "
                              "the first conv for filters, every conv for patterns, the last conv unit for gradcam")
-    parser.add_argument("--class-index", type=int, default=None, help="class for gradcam/saliency (default: the top one)")
-    parser.add_argument("--filters", type=int, default=16, help="patterns: how many filters of each layer")
-    parser.add_argument("--steps", type=int, default=40, help="patterns: gradient-ascent steps")
-    parser.add_argument("--size", type=int, default=None, help="patterns: side of the pattern (default: the model's input)")
+    parser.add_argument("--class-index", type=non_negative_int, default=None, help="class for gradcam/saliency (default: the top one)")
+    parser.add_argument("--filters", type=positive_int, default=16, help="patterns: how many filters of each layer")
+    parser.add_argument("--steps", type=positive_int, default=40, help="patterns: gradient-ascent steps")
+    parser.add_argument("--size", type=positive_int, default=None, help="patterns: side of the pattern (default: the model's input)")
     parser.add_argument("--preprocessing", default=None, help="override the preprocessing mode (unit, tf, caffe, torch, none)")
     parser.set_defaults(func=run_visualize)
 

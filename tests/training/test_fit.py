@@ -116,3 +116,12 @@ def test_resume_refuses_a_checkpoint_path_outside_the_run_directory(tmp_path):
         with pytest.raises(ValueError, match="outside the run directory"):
             fit("lenet5", SAMPLE, epochs=2, steps_per_epoch=1, run_dir=str(run_dir), resume=True, verbose=0)
     assert outside.read_bytes() == b"not yours"
+
+
+@pytest.mark.parametrize("option, value", [("epochs", 0), ("epochs", -1), ("batch_size", 0), ("learning_rate", 0.0),
+                                           ("learning_rate", float("nan")), ("learning_rate", -1e-3),
+                                           ("weight_decay", -1.0), ("validation_split", 1.0)])
+def test_fit_refuses_bad_options_naming_them(option, value, tmp_path):
+    with pytest.raises(ValueError, match=rf"{option} must be .*got {value!r}"):
+        fit("lenet5", SAMPLE, run_dir=str(tmp_path / "run"), verbose=0, **{option: value})
+    assert not (tmp_path / "run").exists()
