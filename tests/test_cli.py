@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from keras_cv_course import cli
@@ -121,3 +122,12 @@ def test_bad_numeric_options_are_refused_naming_the_value(argv, bad, capsys, tmp
     err = capsys.readouterr().err
     assert bad in err and "expected" in err
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+def test_predict_refuses_class_names_of_another_class_count(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "x.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(path)
+    assert cli.main(["predict", "lenet5", str(path), "--dataset", "cifar100"]) == 1
+    assert "'cifar100' has 100 classes but the model scores 10" in capsys.readouterr().err

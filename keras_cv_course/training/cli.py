@@ -138,6 +138,19 @@ def train_command(args, dataset, lr, run_dir):
 
 
 def _class_names(loaded, dataset):
+    """The class names for ``loaded``'s outputs: the run's, else the dataset's;
+    a dataset of another number of classes than the model scores is refused."""
+    names = _dataset_class_names(loaded, dataset)
+    outputs = loaded.model.output_shape[-1] if not isinstance(loaded.model.output_shape, list) else None
+    kind = (loaded.task or {}).get("kind")
+    expected = 2 if kind == "binary" or outputs == 1 else outputs
+    if names is not None and expected is not None and len(names) != expected:
+        raise ValueError(f"{dataset!r} has {len(names)} classes but the model scores {expected}; "
+                         "pass the dataset the model was trained on")
+    return names
+
+
+def _dataset_class_names(loaded, dataset):
     from keras_cv_course import data
 
     if loaded.class_names and (dataset is None or dataset == loaded.dataset):
