@@ -19,6 +19,7 @@ lists the BN layers it froze so a test can check it.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 __all__ = ["freeze", "unfreeze_from", "flat_layers", "transfer_classifier", "trainable_summary"]
@@ -113,3 +114,296 @@ def trainable_summary(model):
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     total = model.count_params()
     return trainable, total - trainable
+
+
+# ----------------------------------------------------------------------------- convolutionize
+#
+# EE-559 7.2/7.3 and OverFeat (Sermanet et al. 2013, "OverFeat: Integrated
+# Recognition, Localization and Detection using Convolutional Networks", 3.5):
+# a classifier's fully connected layers are convolutions whose kernel covers the
+# whole map they see, so rewriting them as such makes the network accept any input
+# at least as large as the native one and score every window of a grid (stride:
+# the product of the strides before the head) in one pass. FCN (Long, Shelhamer &
+# Darrell 2015, 3.1) starts the same way.
+
+__all__ += ["convolutionize", "total_stride", "dense_kernel_from_torch", "conv_kernel_from_torch_linear"]
+
+# Layers carried over unchanged after Flatten: elementwise, or acting on the last
+# (channel) axis only, so they mean the same on a (N, h, w, U) map as on (N, U).
+_ELEMENTWISE = (layers.Dropout, layers.AlphaDropout, layers.GaussianDropout, layers.GaussianNoise,
+                layers.Activation, layers.ReLU, layers.LeakyReLU, layers.ELU, layers.Identity)
+# Layers that pin the spatial size: the network would not slide over a larger input.
+_FIXED_SIZE = (layers.Reshape, layers.Resizing, layers.CenterCrop, layers.RandomCrop, layers.Permute)
+_GLOBAL_POOLS = (layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)
+
+
+def convolutionize(model, *, input_shape=None, name=None):
+    """The fully convolutional version of a classifier with a Flatten → Dense head.
+
+    The first Dense after ``Flatten`` becomes a "valid" Conv2D whose kernel is the
+    flattened map's size k_h×k_w, its kernel the Dense kernel reshaped in Keras's
+    channels-last Flatten order, ``reshape(H, W, C, U)``; each later Dense a 1×1
+    convolution (OverFeat, Sermanet et al. 2013, 3.5). Activations (softmax too,
+    over the channel axis), Dropout and BatchNormalization after Flatten are carried
+    over; every new layer keeps the old one's name (``fc6`` is a Conv2D ``fc6``).
+    The layers before Flatten are copied, with their weights (not shared with
+    ``model``, so ``get_layer(name).output`` taps the new graph), on a new input of ``input_shape`` (default ``(None, None, C)``);
+    nested models are inlined, so the result is one flat graph.
+
+    At the native size the output is (N, 1, 1, classes) and equals ``model``'s
+    output; at native + s·k (s = ``total_stride(model)``) it is (N, 1+k, 1+k,
+    classes), cell (i, j) scoring the window at offset (s·i, s·j). It equals
+    ``model`` run on that crop exactly only where no layer pads (LeNet-5): a
+    padded convolution of a crop sees zeros where the dense pass sees the
+    neighbouring pixels (Simonyan & Zisserman 2015, 3.2, "boundary conditions").
+
+    torchvision's AlexNet ``AdaptiveAveragePooling2D`` (6×6) is converted to the
+    pooling it equals at the native size: nothing when the map is already 6×6
+    (224×224), a uniform ``AveragePooling2D`` when the windows are uniform, and
+    refused otherwise. Refused, with the layer named: a global pooling head (already
+    convolutional), a Dense not fed by a Flatten of a spatial map, a layer after
+    Flatten that is not elementwise, a layer fixing the spatial size.
+    """
+    if not isinstance(model, keras.Model) or len(model.inputs) != 1:
+        raise ValueError(f"convolutionize needs a Functional or Sequential keras.Model with one input; got {model!r}")
+    native = tuple(model.inputs[0].shape[1:])
+    if len(native) != 3:
+        raise ValueError(
+            f"{model.name!r} takes inputs of shape {model.inputs[0].shape}, not images (height, width, channels): "
+            f"convolutionize converts a Dense fed by a Flatten of a spatial map, and its Dense "
+            f"{_first_dense_name(model)!r} is fed by none.")
+    shape = _new_input_shape(model, native, input_shape)
+    converter = _Converter(model)
+    inputs = keras.Input(shape=shape, name=model.inputs[0].name)
+    outputs = converter.run(inputs)
+    converter.check_done()
+    return keras.Model(inputs, outputs, name=name or f"{model.name}_fcn")
+
+
+def total_stride(model):
+    """``(s_h, s_w)``: the product of the strides on the path to the classifier's
+    Flatten (or to the output of a fully convolutional model), the step between
+    the windows ``convolutionize(model)`` scores (LeNet-5: 4; VGG, AlexNet: 32)."""
+    converter = _Converter(model, strides_only=True)
+    converter.run(keras.Input(shape=(None, None, model.inputs[0].shape[-1])))
+    return converter.map_stride or converter.last_stride
+
+
+def _first_dense_name(model):
+    return next((l.name for l in flat_layers(model) if isinstance(l, layers.Dense)), None)
+
+
+def _new_input_shape(model, native, input_shape):
+    shape = tuple(input_shape) if input_shape is not None else (None, None, native[-1])
+    if len(shape) != 3 or shape[-1] != native[-1]:
+        raise ValueError(f"input_shape must be (height, width, {native[-1]}) for {model.name!r}; got {input_shape!r}")
+    for side, least in zip(shape[:2], native[:2]):
+        if side is not None and least is not None and side < least:
+            raise ValueError(f"input_shape {shape} is smaller than {model.name!r}'s native input {native}: "
+                             f"the convolutionized head needs at least one full window.")
+    return shape
+
+
+def _is_graph(layer):
+    return isinstance(layer, keras.Model) and (isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes_by_depth"))
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+class _Converter:
+    """Runs ``model``'s graph on new tensors, inlining nested models, reusing the
+    layers before Flatten and replacing the head; tracks each tensor's stride."""
+
+    def __init__(self, model, strides_only=False):
+        self.model, self.strides_only = model, strides_only
+        self.map_shape = None  # (H, W, C) the original Flatten saw
+        self.map_stride = None  # the stride at Flatten
+        self.last_stride = (1, 1)
+        self.fc_layers = 0
+        self._strides = {}
+
+    def run(self, inputs):
+        return self._inline(self.model, inputs)
+
+    def check_done(self):
+        if self.fc_layers == 0:
+            raise ValueError(f"{self.model.name!r} has no Flatten → Dense head to convolutionize.")
+
+    # -- graph walk
+    def _inline(self, model, inputs):
+        if isinstance(model, keras.Sequential):
+            x = inputs
+            for layer in model.layers:
+                x = self._call(layer, x)
+            return x
+        if not hasattr(model, "_nodes_by_depth"):
+            raise ValueError(f"{model.name!r} is a subclassed model: convolutionize walks Functional and Sequential graphs only.")
+        return model._run_through_graph(inputs, call_fn=self._call)
+
+    def _call(self, op, *args, **kwargs):
+        stride = self._stride_in(args)
+        if _is_graph(op):
+            out = self._inline(op, args[0] if len(args) == 1 else list(args))
+        elif self.map_shape is not None:
+            out = self._head_layer(op, args[0])
+        else:
+            out, stride = self._feature_layer(op, stride, args, kwargs)
+        self._record(out, stride)
+        return out
+
+    def _stride_in(self, args):
+        found = [self._strides[id(t)][1] for t in keras.tree.flatten(args) if id(t) in self._strides]
+        return max(found, default=(1, 1))
+
+    def _record(self, outputs, stride):
+        for tensor in keras.tree.flatten(outputs):
+            self._strides[id(tensor)] = (tensor, stride)  # the tensor is kept so its id stays its own
+        self.last_stride = stride
+
+    # -- before Flatten: reuse, with checks
+    def _feature_layer(self, op, stride, args, kwargs):
+        if isinstance(op, layers.Flatten):
+            return self._flatten(op, args[0]), stride
+        _refuse_before_flatten(op, args[0])
+        from keras_cv_course.blocks import AdaptiveAveragePooling2D
+
+        if isinstance(op, AdaptiveAveragePooling2D):
+            return self._adaptive_pool(op, args[0], stride)
+        if hasattr(op, "strides") and not isinstance(op, layers.Conv2DTranspose):
+            stride = tuple(a * b for a, b in zip(stride, _pair(op.strides)))
+        return _copy(op)(*args, **kwargs), stride
+
+    def _flatten(self, op, x):
+        shape = tuple(op.input.shape[1:])  # the map the original Flatten saw
+        if len(shape) != 3 or None in shape or op.data_format != "channels_last":
+            raise ValueError(f"Flatten {op.name!r} of {self.model.name!r} flattens {op.input.shape} "
+                             f"(data_format {op.data_format!r}); convolutionize needs a channels-last spatial map "
+                             f"of known size (build the classifier with a fixed input_shape).")
+        self.map_shape, self.map_stride = shape, self._stride_in((x,))
+        return x
+
+    def _adaptive_pool(self, op, x, stride):
+        native = tuple(op.input.shape[1:3])
+        windows = [_uniform_windows(size, cells) for size, cells in zip(native, op.output_size)]
+        if None in native or None in windows:
+            raise ValueError(
+                f"{op.name!r} (AdaptiveAveragePooling2D to {op.output_size}) of {self.model.name!r} sees a {native} map at "
+                f"the native size: its windows are not one uniform pooling, so the network does not slide. Build the "
+                f"classifier at a size whose map is a multiple of {op.output_size} (224×224 for AlexNet), or use "
+                f"variant='paper', which flattens a fixed 6×6 map.")
+        (kh, sh), (kw, sw) = windows
+        if (kh, kw, sh, sw) == (1, 1, 1, 1):
+            return x, stride  # the identity at the native size
+        pool = layers.AveragePooling2D((kh, kw), strides=(sh, sw), padding="valid", name=op.name)
+        return pool(x), (stride[0] * sh, stride[1] * sw)
+
+    # -- after Flatten: the head
+    def _head_layer(self, op, x):
+        if isinstance(op, layers.Dense):
+            return self._dense_as_conv(op, x)
+        if isinstance(op, _ELEMENTWISE) or (isinstance(op, layers.Softmax) and op.axis in (-1, [-1], (-1,))):
+            return _copy(op)(x)
+        if isinstance(op, layers.BatchNormalization):
+            return self._channel_batchnorm(op, x)
+        raise ValueError(f"convolutionize cannot carry {op.name!r} ({type(op).__name__}) after Flatten in "
+                         f"{self.model.name!r}: only Dense, Dropout, activations and BatchNormalization are converted.")
+
+    def _dense_as_conv(self, dense, x):
+        kernel = keras.ops.convert_to_numpy(dense.kernel)
+        size = self.map_shape[:2] if self.fc_layers == 0 else (1, 1)
+        units_in = int(np.prod(size)) * x.shape[-1]
+        if kernel.shape[0] != units_in:
+            raise ValueError(f"Dense {dense.name!r} has {kernel.shape[0]} inputs; the {size} map of {x.shape[-1]} "
+                             f"channels before it gives {units_in}.")
+        conv = layers.Conv2D(dense.units, size, padding="valid", activation=dense.activation, use_bias=dense.use_bias,
+                             kernel_regularizer=dense.kernel_regularizer, bias_regularizer=dense.bias_regularizer,
+                             dtype=dense.dtype_policy, name=dense.name)
+        y = conv(x)
+        weights = [kernel.reshape(*size, x.shape[-1], dense.units)]
+        if dense.use_bias:
+            weights.append(keras.ops.convert_to_numpy(dense.bias))
+        conv.set_weights(weights)
+        conv.trainable = dense.trainable
+        self.fc_layers += 1
+        return y
+
+    def _channel_batchnorm(self, bn, x):
+        axis = bn.axis if isinstance(bn.axis, int) else bn.axis[0] if len(bn.axis) == 1 else None
+        if axis not in (-1, 1):
+            raise ValueError(f"BatchNormalization {bn.name!r} after Flatten normalizes axis {bn.axis}; "
+                             f"only the feature axis maps to the channel axis.")
+        new = layers.BatchNormalization.from_config({**bn.get_config(), "axis": -1})
+        y = new(x)
+        new.set_weights(bn.get_weights())
+        return y
+
+
+def _copy(layer):
+    """A new layer of the same config, given ``layer``'s weights once built (so the
+    new model's tensors are its own: ``get_layer(name).output`` taps work, and
+    fine-tuning it leaves the classifier as it was)."""
+    new = type(layer).from_config(layer.get_config())
+    original_call = new.__call__
+
+    def call_then_copy(*args, **kwargs):
+        out = original_call(*args, **kwargs)
+        new.set_weights(layer.get_weights())
+        for attribute in ("is_adapted",):  # PatchWhitening's state beside its weights
+            if hasattr(layer, attribute):
+                setattr(new, attribute, getattr(layer, attribute))
+        new.trainable = layer.trainable
+        return out
+
+    return call_then_copy
+
+
+def _refuse_before_flatten(op, x):
+    if isinstance(op, _GLOBAL_POOLS) and not op.keepdims:
+        raise ValueError(
+            f"{op.name!r} ({type(op).__name__}) pools the whole map: a global-pooling head is already convolutional "
+            f"(its Dense acts on pooled features of any input size); there is no Flatten → Dense head to convert.")
+    if isinstance(op, layers.Dense) and len(x.shape) == 2:
+        raise ValueError(f"Dense {op.name!r} is not fed by a Flatten of a spatial map (its input has shape {x.shape}); "
+                         f"convolutionize converts Flatten → Dense heads only.")
+    if isinstance(op, _FIXED_SIZE):
+        raise ValueError(f"{op.name!r} ({type(op).__name__}) fixes the spatial size before Flatten, so the network "
+                         f"cannot slide over a larger input.")
+
+
+def _uniform_windows(size, cells):
+    """``(kernel, stride)`` when adaptive average pooling ``size`` → ``cells``
+    (torch's windows ``[floor(i·size/cells), ceil((i+1)·size/cells))``) is one
+    "valid" average pooling, else None."""
+    if size is None:
+        return None
+    starts = [i * size // cells for i in range(cells)]
+    ends = [-(-(i + 1) * size // cells) for i in range(cells)]
+    kernels = {e - s for s, e in zip(starts, ends)}
+    steps = {b - a for a, b in zip(starts, starts[1:])} or {1}
+    if len(kernels) != 1 or len(steps) != 1 or min(steps) < 1:
+        return None  # uneven windows, or a map smaller than the output (cells repeat pixels)
+    return kernels.pop(), steps.pop()
+
+
+# ----------------------------------------------------------------------------- torchvision weights
+
+
+def conv_kernel_from_torch_linear(linear_weight, channels, height, width):
+    """The (H, W, C, U) Conv2D kernel equal to a torchvision ``nn.Linear`` of
+    weight (U, C·H·W) applied after ``torch.flatten`` of an NCHW map: PyTorch
+    flattens channel-major, so the weight is viewed as (U, C, H, W) and permuted
+    to (H, W, C, U) (OverFeat-style convolutionization of torch weights)."""
+    weight = np.asarray(linear_weight)
+    if weight.ndim != 2 or weight.shape[1] != channels * height * width:
+        raise ValueError(f"linear_weight must have shape (units, {channels}·{height}·{width} = "
+                         f"{channels * height * width}); got {weight.shape}")
+    return weight.reshape(weight.shape[0], channels, height, width).transpose(2, 3, 1, 0)
+
+
+def dense_kernel_from_torch(linear_weight, channels, height, width):
+    """The Keras Dense kernel (H·W·C, U) after a channels-last ``Flatten`` equal
+    to a torchvision Linear (U, C·H·W) after ``torch.flatten`` of the NCHW map."""
+    kernel = conv_kernel_from_torch_linear(linear_weight, channels, height, width)
+    return kernel.reshape(height * width * channels, kernel.shape[-1])
