@@ -13,6 +13,9 @@ so one training path serves every kind of model:
 - ``SegmentationTask``: a class id per pixel, 255 = void; pixel-wise
   cross-entropy ignoring void, mean IU monitored, FCN's four measures reported
   (Long, Shelhamer & Darrell 2015).
+- ``DetectionTask``: boxes and classes per image, a detector trained through
+  its ``detection.heads.DetectionHead`` (target encoding in the pipeline,
+  decoding to boxes), ``val_map50`` monitored, VOC/COCO AP reported.
 
 ``get_task(spec)`` takes a ``Task``, a name of ``TASK_NAMES`` or a recorded
 config (``task.get_config()``). A task is *bound* to a model and its labels
@@ -28,7 +31,7 @@ import numpy as np
 
 from keras_cv_course import metrics as cls_metrics
 
-TASK_NAMES = ("classification", "multiclass", "binary", "multilabel", "segmentation")
+TASK_NAMES = ("classification", "multiclass", "binary", "multilabel", "segmentation", "detection")
 CLASSIFICATION_KINDS = ("multiclass", "binary", "multilabel")
 VOID = 255
 
@@ -44,13 +47,18 @@ def get_task(spec):
             return ClassificationTask(**config)
         if name == "segmentation":
             return SegmentationTask(**config)
-        raise ValueError(f"Unknown recorded task {spec!r}; expected a config with name in ('classification', 'segmentation')")
+        if name == "detection":
+            return DetectionTask(**config)
+        raise ValueError(f"Unknown recorded task {spec!r}; expected a config with name in "
+                         "('classification', 'segmentation', 'detection')")
     if spec in CLASSIFICATION_KINDS:
         return ClassificationTask(kind=spec)
     if spec == "classification":
         return ClassificationTask()
     if spec == "segmentation":
         return SegmentationTask()
+    if spec == "detection":
+        return DetectionTask()
     raise ValueError(f"Unknown task {spec!r}; expected one of {TASK_NAMES}")
 
 
@@ -109,8 +117,14 @@ class Task:
         raise NotImplementedError
 
     def encoder(self, model):
-        """A per-batch target encoder for ``data.pipeline`` (None: targets as they are)."""
+        """A per-batch ``(images, targets) -> (images, targets)`` map applied after
+        the pipeline (None: targets as they are)."""
         return None
+
+    def callbacks(self, model, dataset):
+        """Keras callbacks that add the monitored metric to the epoch logs from the
+        un-encoded validation ``dataset`` (listed before the run checkpoint)."""
+        return []
 
     def evaluate(self, model, dataset, class_names=None):
         """The summary dict of ``model`` on a batched ``dataset``."""
@@ -411,13 +425,110 @@ class SegmentationTask(Task):
                 "from_logits": self.from_logits}
 
 
+# ----------------------------------------------------------------------------- detection
+
+
+@dataclasses.dataclass(eq=False, repr=False)
+class DetectionTask(Task):
+    """Object detection: ``(image, {"boxes", "classes"})`` elements, a detector
+    whose outputs are named after its ``head``'s losses (``detection.heads``).
+
+    The head encodes the padded ground truth into the losses' targets in the
+    pipeline and decodes the outputs into boxes; ``val_map50`` (VOC2010 AP at
+    IoU 0.5 by default, ``protocol="voc2007"`` or ``"coco"``) is measured on the
+    un-encoded validation data after every epoch and monitored. ``head`` None
+    takes the head a registered detector names (``heads.register_model_head``).
+    """
+
+    head: object = None
+    num_classes: int = None
+    protocol: str = "voc2010"
+    examples: int = 4
+    name = "detection"
+    monitor = ("val_map50", "max")
+
+    def bind(self, model, label_spec=None):
+        from keras_cv_course.detection import heads
+
+        head = heads.get_head(self.head) if self.head is not None else heads.head_for_model(model.name)
+        if head is None:
+            raise ValueError(f"No detection head is known for {model.name!r}: pass task=DetectionTask(head=...)")
+        missing = sorted(set(head.losses()) - set(model.output_names))
+        if missing:
+            raise ValueError(f"The head's losses {missing} name no output of {model.name!r} "
+                             f"(its outputs: {list(model.output_names)})")
+        return dataclasses.replace(self, head=head, num_classes=self.num_classes or getattr(head, "num_classes", None))
+
+    def check(self, model, num_classes):
+        if num_classes is not None and self.num_classes is not None and num_classes != self.num_classes:
+            raise ValueError(f"The detector scores {self.num_classes} object classes but the data has {num_classes}")
+
+    def compile_kwargs(self, model):
+        weights = self.head.loss_weights()
+        return {"loss": self.head.losses(), **({"loss_weights": weights} if weights else {})}
+
+    def encoder(self, model):
+        return self.head.encode
+
+    def _predict(self, model):
+        shape = tuple(model.input_shape[1:3])
+        return lambda images: self.head.decode(model(images, training=False), shape)
+
+    def _evaluator(self, class_names=None):
+        from keras_cv_course.detection.evaluate import DetectionEvaluator
+
+        return DetectionEvaluator(class_names, num_classes=self.num_classes, protocol=self.protocol)
+
+    def callbacks(self, model, dataset):
+        from keras_cv_course.detection.evaluate import MeanAveragePrecision
+
+        return [MeanAveragePrecision(dataset, self._evaluator(), predict=self._predict(model))]
+
+    def evaluate(self, model, dataset, class_names=None):
+        evaluator, predict = self._evaluator(class_names), self._predict(model)
+        for images, targets in dataset:
+            evaluator.update(targets, predict(images))
+        return evaluator.result()
+
+    def headline(self, summary):
+        return f"mAP@0.5 {summary['map50']:.4f} ({summary['protocol']})"
+
+    def report(self, summary, run_dir, *, model=None, dataset=None):
+        from keras_cv_course.training import report as report_lib
+
+        examples = self.examples_of(model, dataset) if model is not None and dataset is not None else []
+        return report_lib.detection_section(summary, run_dir, examples=examples)
+
+    def examples_of(self, model, dataset):
+        """Up to ``examples`` (image, ground truth, detections) triples of ``dataset``."""
+        import numpy as np
+
+        predict, found = self._predict(model), []
+        for images, targets in dataset:
+            detections = {k: np.asarray(v) for k, v in predict(images).items()}
+            for index, image in enumerate(np.asarray(images)):
+                truth = {k: np.asarray(v)[index] for k, v in targets.items()}
+                found.append((image, truth, {k: v[index] for k, v in detections.items()}))
+            if len(found) >= self.examples:
+                break
+        return found[: self.examples]
+
+    def get_config(self):
+        from keras_cv_course.detection import heads
+
+        head = heads.head_config(self.head) if self.head is not None and not isinstance(self.head, dict) else self.head
+        return {"name": self.name, "head": head, "num_classes": self.num_classes, "protocol": self.protocol}
+
+
 def resolve_task(task, info, model, label_spec):
     """The bound task of a run: ``task`` when given, else the registry entry's
     task, else inferred from the labels (masks → segmentation)."""
     if task is None:
         if info is not None and getattr(info, "task", "classification") != "classification":
             task = info.task
-        elif label_spec is not None and not isinstance(label_spec, dict) and len(label_spec.shape) >= 2:
+        elif isinstance(label_spec, dict):
+            task = "detection"
+        elif label_spec is not None and len(label_spec.shape) >= 2:
             task = "segmentation"
         else:
             task = "classification"
@@ -432,5 +543,5 @@ def unbound_task(task, info):
     return get_task(getattr(info, "task", "classification") if info is not None else "classification")
 
 
-__all__ = ["Task", "ClassificationTask", "SegmentationTask", "get_task", "resolve_task", "unbound_task",
+__all__ = ["Task", "ClassificationTask", "SegmentationTask", "DetectionTask", "get_task", "resolve_task", "unbound_task",
            "output_activation", "predict_dataset", "TASK_NAMES"]

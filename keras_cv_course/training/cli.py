@@ -141,7 +141,8 @@ def _class_names(loaded, dataset):
     """The class names for ``loaded``'s outputs: the run's, else the dataset's;
     a dataset of another number of classes than the model scores is refused."""
     names = _dataset_class_names(loaded, dataset)
-    outputs = loaded.model.output_shape[-1] if not isinstance(loaded.model.output_shape, list) else None
+    shape = loaded.model.output_shape
+    outputs = shape[-1] if isinstance(shape, tuple) else None
     kind = (loaded.task or {}).get("kind")
     expected = 2 if kind == "binary" or outputs == 1 else outputs
     if names is not None and expected is not None and len(names) != expected:
@@ -231,7 +232,10 @@ def run_predict(args):
     height, width, channels = model.input_shape[1:]
     names = _class_names(loaded, args.dataset)
     batch = np.stack([read_image(path, channels, (height, width)) for path in args.images])
-    outputs = np.asarray(model(preprocess_input(batch, loaded.preprocessing), training=False))
+    images = preprocess_input(batch, loaded.preprocessing)
+    if task.name == "detection":
+        return _print_detections(args, task.head.decode(model(images, training=False), (height, width)), names)
+    outputs = np.asarray(model(images, training=False))
     if task.name == "segmentation":
         return _print_masks(args, outputs.argmax(axis=-1), names)
     probs = task.probabilities(outputs)
@@ -257,6 +261,19 @@ def _predicted_classes(task, row, names, top):
         return ", ".join(f"{label(i)} {row[i]:.3f}" for i in chosen) or f"no label above {task.threshold:g}"
     best = np.argsort(-row)[: min(top, len(row))]
     return ", ".join(f"{label(i)} {row[i]:.3f}" for i in best)
+
+
+def _print_detections(args, detections, names, score_threshold=0.3):
+    """Print each image's detections above ``score_threshold``: class, score, xyxy box."""
+    import numpy as np
+
+    detections = {key: np.asarray(value) for key, value in detections.items()}
+    for index, path in enumerate(args.images):
+        keep = (detections["classes"][index] >= 0) & (detections["scores"][index] >= score_threshold)
+        found = [f"{names[c] if names else c} {s:.3f} [{', '.join(f'{v:.0f}' for v in b)}]" for c, s, b in zip(
+            detections["classes"][index][keep], detections["scores"][index][keep], detections["boxes"][index][keep])]
+        print(f"{path}: " + ("; ".join(found[: args.top]) if found else f"no object above {score_threshold}"))
+    return 0
 
 
 def _print_masks(args, masks, names):

@@ -339,16 +339,20 @@ def fit(
             lr = make_schedule(schedule, learning_rate, epochs=epochs, steps_per_epoch=steps)
             model.compile(optimizer=make_optimizer(optimizer, lr, weight_decay=weight_decay), **bound.compile_kwargs(model))
 
-    def pipe(ds, training):
-        return _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
-                         augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
-                         shuffle=shuffle)
+    encoder = bound.encoder(model)
+
+    def pipe(ds, training, encode=True):
+        batches = _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
+                            augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
+                            shuffle=shuffle)
+        return batches.map(encoder).prefetch(-1) if encode and encoder is not None else batches
 
     train_pipe = pipe(run_data.train, True)
-    val_pipe = pipe(run_data.val, False) if run_data.val is not None else None
+    val_pipe = pipe(run_data.val, False, encode=False) if run_data.val is not None else None
+    val_fit = pipe(run_data.val, False) if run_data.val is not None and encoder is not None else val_pipe
     adapted, adapt_seconds = [], 0.0
     if state is None:
-        adapted, adapt_seconds = _adapt(model, strategy, pipe(run_data.train.take(ADAPT_IMAGES), False))
+        adapted, adapt_seconds = _adapt(model, strategy, pipe(run_data.train.take(ADAPT_IMAGES), False, encode=False))
     config = {
         "model": name, "task": bound.get_config(), "task_kind": getattr(bound, "kind", bound.name),
         "dataset": run_data.dataset, "data_source": run_data.source, "class_names": run_data.class_names,
@@ -369,7 +373,7 @@ def fit(
     timer = cb.EpochTimer(previous_seconds=previous_rows[-1].get("train_seconds", adapt_seconds))
     checkpoint = cb.RunCheckpoint(run_dir, monitor=monitor, mode=mode_, state=state, write=chief,
                                   extra_state={"config": config})
-    callbacks = [timer]
+    callbacks = [timer] + (bound.callbacks(model, val_pipe) if val_pipe is not None else [])
     if chief:
         callbacks.append(cb.ScalarLogger(os.path.join(run_dir, "logs")))
     callbacks.append(checkpoint)
@@ -385,7 +389,7 @@ def fit(
     if chief:
         cb.write_history_csv(os.path.join(run_dir, "history.csv"), checkpoint.rows) if checkpoint.rows else None
     if initial_epoch < epochs:
-        _run_keras_fit(model, strategy, train_pipe, validation_data=val_pipe, epochs=epochs, initial_epoch=initial_epoch,
+        _run_keras_fit(model, strategy, train_pipe, validation_data=val_fit, epochs=epochs, initial_epoch=initial_epoch,
                        callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False)
     history = checkpoint.rows
     summary, report_path = None, None

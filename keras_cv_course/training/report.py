@@ -28,7 +28,7 @@ import numpy as np
 from keras_cv_course import metrics
 from keras_cv_course.visualize import plots
 
-CURVE_METRICS = ("loss", "accuracy", "top5_accuracy", "auc", "mean_iou")
+CURVE_METRICS = ("loss", "accuracy", "top5_accuracy", "auc", "mean_iou", "map50")
 
 
 def _fmt(value, percent=True):
@@ -79,7 +79,7 @@ def _learning_curves(run_dir, history):
         return figures
     curves = _history_dict(history)
     for metric in CURVE_METRICS:
-        if metric in curves:
+        if metric in curves or f"val_{metric}" in curves:
             figures[f"learning_curve_{metric}"] = f"learning_curve_{metric}.png"
             _save_plot(
                 os.path.join(run_dir, figures[f"learning_curve_{metric}"]),
@@ -129,7 +129,7 @@ def _history_lines(history, figures, task_config):
         key = f"learning_curve_{metric}"
         if key in figures:
             lines.append(f"![{key.replace('_', ' ')}]({figures[key]})")
-    metric = "mean_iou" if task_config.get("name") == "segmentation" else "accuracy"
+    metric = {"segmentation": "mean_iou", "detection": "map50"}.get(task_config.get("name"), "accuracy")
     if task_config.get("kind") == "multilabel":
         metric = "auc"
     columns = ["loss", metric, "val_loss", f"val_{metric}"]
@@ -238,4 +238,31 @@ def segmentation_section(summary, run_dir, *, examples=(), num_classes=None, ign
         plots.save_figure(figure, os.path.join(run_dir, figures["segmentation_examples"]), dpi=110)
         lines += ["## Example predictions", "", "image, true mask, predicted mask:", "",
                   f"![segmentation examples]({figures['segmentation_examples']})", ""]
+    return lines, figures
+
+
+def detection_section(summary, run_dir, *, examples=()):
+    """Markdown lines and figures of a detection summary (``detection.evaluate``):
+    mAP, per-class AP, precision-recall curves and example detections."""
+    from keras_cv_course.detection.evaluate import SCALAR_KEYS, plot_precision_recall
+
+    lines = [f"## Results on {summary['num_images']:,} evaluation images ({summary['protocol']})", "",
+             "| metric | value |", "|---|---|"]
+    for key in SCALAR_KEYS:
+        if summary.get(key) is not None:
+            lines.append(f"| {key} | {_fmt(summary[key], percent=False)} |")
+    ap_key = "per_class_ap" if summary["protocol"] != "coco" else "per_class_ap50"
+    lines += ["", "## Per-class AP at IoU 0.5", "", "| class | AP |", "|---|---|"]
+    lines += [f"| {name} | {_fmt(value, percent=False)} |" for name, value in summary[ap_key].items()]
+    figures = {"pr_curves": "pr_curves.png"}
+    _save_plot(os.path.join(run_dir, figures["pr_curves"]), lambda ax: plot_precision_recall(ax, summary), size=6.0)
+    lines += ["", "## Precision-recall curves", "", f"![precision-recall curves]({figures['pr_curves']})", ""]
+    if examples:
+        figures["detection_examples"] = "detection_examples.png"
+        figure, axes = plots.new_figure(1, len(examples), size=3.0, squeeze=False)
+        names = summary.get("class_names")
+        for ax, (image, _, found) in zip(axes[0], examples):
+            plots.plot_boxes(ax, image, found["boxes"], found["classes"], found["scores"], names, score_threshold=0.3)
+        plots.save_figure(figure, os.path.join(run_dir, figures["detection_examples"]), dpi=110)
+        lines += ["## Example detections (score >= 0.3)", "", f"![detections]({figures['detection_examples']})", ""]
     return lines, figures
