@@ -25,6 +25,7 @@ The load average is printed: on a shared machine the figures vary.
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,9 @@ import tensorflow as tf  # noqa: E402
 
 from keras_cv_course import data  # noqa: E402
 from keras_cv_course.data import scenes  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data_pipeline import pipeline_rate  # noqa: E402  (the same steady-state images/s measure)
 
 ANCHORS, CLASSES = 4, 11  # default boxes per location; 10 classes + background
 
@@ -47,19 +51,6 @@ def encoded_scenes(count):
     classes = tf.RaggedTensor.from_row_splits(made.classes, made.row_splits)
     ds = tf.data.Dataset.from_tensor_slices((pngs, boxes, classes))
     return ds.map(lambda x, b, c: (x, {"boxes": b, "classes": c})), made
-
-
-def pipeline_rate(ds, batches):
-    """Steady-state images/s: a warm-up pass over ``ds`` (fills a cache if any), then ``batches`` batches."""
-    for _ in ds:
-        pass
-    it = iter(ds.repeat())
-    next(it)
-    n, start = 0, time.perf_counter()
-    for _ in range(batches):
-        images, targets = next(it)
-        n += int(images.shape[0])
-    return n / (time.perf_counter() - start)
 
 
 def ssd_like(size):
