@@ -106,6 +106,16 @@ def run_through_graph(model, inputs, operation_fn):
     return run(inputs, operation_fn=operation_fn)
 
 
+def run_graph_calls(model, inputs, call_fn):
+    """Run the functional ``model`` on ``inputs``, calling each node as
+    ``call_fn(operation, *args, **kwargs)`` — how ``surgery.convolutionize``
+    rebuilds a graph with some layers replaced. ``Function._run_through_graph``
+    again: no public API re-routes one call of a graph."""
+    with _internal("Function._run_through_graph"):
+        run = model._run_through_graph
+    return run(inputs, call_fn=call_fn)
+
+
 @contextlib.contextmanager
 def multi_worker_fit(model, strategy):
     """Around ``model.fit`` (inside ``strategy.scope()``): the two work-arounds

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_cv_course import _keras_compat
+
 __all__ = ["freeze", "unfreeze_from", "flat_layers", "transfer_classifier", "trainable_summary"]
 
 
@@ -205,7 +207,7 @@ def _new_input_shape(model, native, input_shape):
 
 
 def _is_graph(layer):
-    return isinstance(layer, keras.Model) and (isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes_by_depth"))
+    return isinstance(layer, keras.Model) and (isinstance(layer, keras.Sequential) or _keras_compat.is_functional(layer))
 
 
 def _pair(value):
@@ -238,9 +240,9 @@ class _Converter:
             for layer in model.layers:
                 x = self._call(layer, x)
             return x
-        if not hasattr(model, "_nodes_by_depth"):
+        if not _keras_compat.is_functional(model):
             raise ValueError(f"{model.name!r} is a subclassed model: convolutionize walks Functional and Sequential graphs only.")
-        return model._run_through_graph(inputs, call_fn=self._call)
+        return _keras_compat.run_graph_calls(model, inputs, self._call)
 
     def _call(self, op, *args, **kwargs):
         stride = self._stride_in(args)
