@@ -25,6 +25,7 @@ SERIALIZABLE_MODULES = (
     "keras_cv_course.data.augment",
     "keras_cv_course.tasks",
     "keras_cv_course.segmentation",
+    "keras_cv_course.detection",
 )
 
 for _module in SERIALIZABLE_MODULES:

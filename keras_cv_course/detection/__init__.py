@@ -2,7 +2,8 @@
 coding, clipping, non-maximum suppression, OverFeat's box merging) and mean
 average precision (``evaluate``: PASCAL VOC 2007/2010+ and COCO, identical to
 pycocotools' COCOeval; an accumulating evaluator and a Keras callback for
-per-epoch validation). Boxes are xyxy pixels; padding is class -1. See
+per-epoch validation), the head protocol detectors train through (``heads``)
+and OverFeat's detector (``overfeat``). Boxes are xyxy pixels; padding is class -1. See
 ../shared/DENSE.md "What Keras 3.15 already gives", "Mean average precision"."""
 
 from keras_cv_course.detection.boxes import (
@@ -25,7 +26,11 @@ from keras_cv_course.detection.evaluate import (
     to_coco_json,
 )
 
+from keras_cv_course.detection.heads import DetectionHead, get_head, head_config, register_head
+from keras_cv_course.detection.overfeat import MaskedBoxLoss, OverFeatHead, overfeat_fashion
+
 __all__ = [
+    "DetectionHead", "get_head", "head_config", "register_head", "MaskedBoxLoss", "OverFeatHead", "overfeat_fashion",
     "SSD_VARIANCE", "BBOX_XFORM_CLIP", "convert", "iou", "encode", "decode", "clip", "nms", "merge_boxes",
     "overfeat_match_score", "evaluate_voc", "evaluate_coco", "to_coco_json", "DetectionEvaluator",
     "MeanAveragePrecision",
