@@ -341,18 +341,20 @@ def fit(
 
     encoder = bound.encoder(model)
 
-    def pipe(ds, training, encode=True):
-        batches = _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
-                            augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
-                            shuffle=shuffle)
-        return batches.map(encoder).prefetch(-1) if encode and encoder is not None else batches
+    def pipe(ds, training):
+        return _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
+                         augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
+                         shuffle=shuffle)
 
-    train_pipe = pipe(run_data.train, True)
-    val_pipe = pipe(run_data.val, False, encode=False) if run_data.val is not None else None
-    val_fit = pipe(run_data.val, False) if run_data.val is not None and encoder is not None else val_pipe
+    def encoded(batches):
+        return batches.map(encoder).prefetch(-1) if encoder is not None and batches is not None else batches
+
+    train_pipe = encoded(pipe(run_data.train, True))
+    val_pipe = pipe(run_data.val, False) if run_data.val is not None else None
+    val_fit = encoded(val_pipe)  # the same decoded, cached batches, with the targets the losses take
     adapted, adapt_seconds = [], 0.0
     if state is None:
-        adapted, adapt_seconds = _adapt(model, strategy, pipe(run_data.train.take(ADAPT_IMAGES), False, encode=False))
+        adapted, adapt_seconds = _adapt(model, strategy, pipe(run_data.train.take(ADAPT_IMAGES), False))
     config = {
         "model": name, "task": bound.get_config(), "task_kind": getattr(bound, "kind", bound.name),
         "dataset": run_data.dataset, "data_source": run_data.source, "class_names": run_data.class_names,
