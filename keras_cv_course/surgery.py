@@ -24,7 +24,7 @@ from keras import layers
 
 from keras_cv_course import _keras_compat
 
-__all__ = ["freeze", "unfreeze_from", "flat_layers", "transfer_classifier", "trainable_summary"]
+__all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "transfer_classifier", "trainable_summary"]
 
 
 def _is_container(layer):
@@ -41,6 +41,21 @@ def flat_layers(model):
         else:
             result.append(layer)
     return result
+
+
+def layers_feeding(model, output_name):
+    """Names of the layers of the functional ``model`` on some path to its output
+    ``output_name`` (a name of ``model.output_names``), that output's layer included."""
+    if output_name not in model.output_names:
+        raise ValueError(f"{model.name!r} has no output {output_name!r}; its outputs are {model.output_names}")
+    found, pending = set(), [model.outputs[model.output_names.index(output_name)]]
+    while pending:
+        operation, node_index, _ = _keras_compat.keras_history(pending.pop())
+        if operation.name in found or isinstance(operation, keras.layers.InputLayer):
+            continue
+        found.add(operation.name)
+        pending.extend(_keras_compat.inbound_input_tensors(operation, node_index))
+    return found
 
 
 def _set_containers_trainable(model):

@@ -450,7 +450,7 @@ class DetectionTask(Task):
     def bind(self, model, label_spec=None):
         from keras_cv_course.detection import heads
 
-        head = heads.get_head(self.head) if self.head is not None else heads.head_for_model(model.name)
+        head = heads.get_head(self.head) if self.head is not None else heads.head_for_model(model)
         if head is None:
             raise ValueError(f"No detection head is known for {model.name!r}: pass task=DetectionTask(head=...)")
         missing = sorted(set(head.losses()) - set(model.output_names))

@@ -27,10 +27,13 @@ from keras_cv_course.detection.evaluate import (
 )
 
 from keras_cv_course.detection.heads import DetectionHead, get_head, head_config, register_head
-from keras_cv_course.detection.overfeat import MaskedBoxLoss, OverFeatHead, overfeat_fashion
+from keras_cv_course.detection.overfeat import (
+    MaskedBoxLoss, OverFeatFashion, OverFeatHead, detect_multiscale, offset_pooled_scores, overfeat_fashion, score_maps,
+    train_box_head)
 
 __all__ = [
-    "DetectionHead", "get_head", "head_config", "register_head", "MaskedBoxLoss", "OverFeatHead", "overfeat_fashion",
+    "DetectionHead", "get_head", "head_config", "register_head", "MaskedBoxLoss", "OverFeatHead", "OverFeatFashion",
+    "overfeat_fashion", "score_maps", "detect_multiscale", "offset_pooled_scores", "train_box_head",
     "SSD_VARIANCE", "BBOX_XFORM_CLIP", "convert", "iou", "encode", "decode", "clip", "nms", "merge_boxes",
     "overfeat_match_score", "evaluate_voc", "evaluate_coco", "to_coco_json", "DetectionEvaluator",
     "MeanAveragePrecision",

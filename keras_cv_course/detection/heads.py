@@ -56,7 +56,8 @@ def register_head(kind):
 
 
 def register_model_head(model_name, factory):
-    """Say which head a registered detector model trains with (``factory()`` → head)."""
+    """Say which head a registered detector model trains with (``factory(model)`` →
+    head, so the head can read the built model's class count)."""
     _MODEL_HEADS[model_name] = factory
 
 
@@ -78,7 +79,7 @@ def get_head(spec):
     raise TypeError(f"Expected a DetectionHead or a recorded head config; got {type(spec).__name__}")
 
 
-def head_for_model(model_name):
-    """The head a registered detector model trains with, or None."""
-    factory = _MODEL_HEADS.get(model_name)
-    return factory() if factory is not None else None
+def head_for_model(model):
+    """The head the registered detector ``model`` (built, found by its name) trains with, or None."""
+    factory = _MODEL_HEADS.get(model.name)
+    return factory(model) if factory is not None else None

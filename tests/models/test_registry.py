@@ -48,6 +48,8 @@ def expected_output_shape(info, input_shape, **build_kwargs):
         return (None, ANY) if build_kwargs.get("pooling") in ("avg", "max") else (None, ANY, ANY, ANY)
     if info.task == "segmentation":
         return (None, height, width, classes)
+    if info.task == "detection":  # a dense map (features or the first head output); test_detector_... checks the head
+        return (None, ANY, ANY, ANY)
     pytest.fail(f"{info.name}: the registry sweep has no expected output shape for task {info.task!r}; "
                 "add it to expected_output_shape in tests/models/test_registry.py")
 
@@ -59,6 +61,8 @@ def headless_kwargs(info):
         return {"include_top": False}
     if info.task == "segmentation":
         return {}
+    if info.task == "detection":
+        return {"include_top": False}
     pytest.fail(f"{info.name}: the registry sweep does not know how to build a {info.task!r} model without its top; "
                 "add it to headless_kwargs in tests/models/test_registry.py")
 
@@ -71,6 +75,13 @@ def assert_shape(actual, expected):
 
 def first_output_shape(model):
     return model.output_shape if not isinstance(model.output_shape, list) else model.output_shape[0]
+
+
+def first_output(model, outputs):
+    """The output ``first_output_shape`` describes, as numpy (a dict output: its first name)."""
+    if isinstance(outputs, dict):
+        outputs = outputs[model.output_names[0]]
+    return keras.ops.convert_to_numpy(outputs)
 
 
 def random_images(shape, batch=2):
@@ -137,7 +148,7 @@ def test_small_input_build_taps_and_keras_file_round_trip(name, tmp_path):
     shape = (size, size, info.input_shape[-1])
     model = models.get_model(name, input_shape=shape, classes=7)
     images = random_images(shape)
-    expected = keras.ops.convert_to_numpy(model(images, training=False))  # eager: no graph tracing
+    expected = first_output(model, model(images, training=False))  # eager: no graph tracing
     assert_shape(first_output_shape(model), expected_output_shape(info, shape, classes=7))
     assert_shape(expected.shape, (2,) + expected_output_shape(info, shape, classes=7)[1:])
     assert np.all(np.isfinite(expected))
@@ -148,7 +159,7 @@ def test_small_input_build_taps_and_keras_file_round_trip(name, tmp_path):
     path = tmp_path / f"{name}.keras"
     model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(images, training=False)), expected, atol=1e-6)
+    np.testing.assert_allclose(first_output(restored, restored(images, training=False)), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
@@ -182,6 +193,27 @@ def test_backbone_is_checked_when_the_head_is_looked_up(monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "test_head", head)
     with pytest.raises(ValueError, match=r"'test_head' is registered on backbone 'vgg61'.*vgg16"):
         models.model_info("test_head")
+
+
+DETECTORS = [name for name in ALL_MODELS if models.model_info(name).task == "detection"]
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_detector_outputs_are_named_after_its_head_and_decode(name):
+    """A registered detector names its head (``detection.heads.register_model_head``),
+    its outputs are that head's loss keys, and the head decodes its outputs into
+    padded detections of the evaluation format."""
+    from keras_cv_course.detection import heads
+
+    info = models.model_info(name)
+    size = small_size(info)
+    model = models.get_model(name, input_shape=(size, size, info.input_shape[-1]), classes=3)
+    head = heads.head_for_model(model)
+    assert head is not None and head.num_classes == 3
+    assert sorted(head.losses()) == sorted(model.output_names)
+    found = head.decode(model(random_images((size, size, info.input_shape[-1])), training=False), (size, size))
+    assert set(found) == {"boxes", "scores", "classes"} and found["boxes"].shape[:1] == (2,)
+    assert np.all(found["classes"] < 3)
 
 
 def test_sweep_helpers_know_each_task_and_fail_loudly_on_others():
