@@ -24,7 +24,7 @@ from keras import layers
 
 from keras_cv_course import _keras_compat
 
-__all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "transfer_classifier", "trainable_summary"]
+__all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "with_input_shape", "transfer_classifier", "trainable_summary"]
 
 
 def _is_container(layer):
@@ -56,6 +56,20 @@ def layers_feeding(model, output_name):
         found.add(operation.name)
         pending.extend(_keras_compat.inbound_input_tensors(operation, node_index))
     return found
+
+
+def with_input_shape(model, input_shape):
+    """A copy of the functional ``model`` on a new input of ``input_shape`` (such
+    as ``(None, None, C)``, so a fully convolutional network built for one size
+    takes any), its weights copied; ``model`` itself when the shape is already that."""
+    input_shape = tuple(input_shape)
+    if tuple(model.input_shape[1:]) == input_shape:
+        return model
+    if not _keras_compat.is_functional(model) or len(model.inputs) != 1:
+        raise ValueError(f"with_input_shape needs a functional model with one input; {model.name!r} is not one")
+    copy = keras.models.clone_model(model, input_tensors=keras.Input(input_shape, name=model.inputs[0].name))
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _set_containers_trainable(model):

@@ -346,7 +346,7 @@ def score_maps(model, images, scales=(1.0,), *, stride=8):
     per scale (column 0 is background); a larger scale gives a finer map of the
     same scene, so small objects are scored at large scales and large ones at
     small scales."""
-    maps = []
+    maps, model = [], _any_size(model)
     for scale in _check_scales(scales):
         resized, size = _resize(images, scale, stride)
         maps.append((scale, ops.convert_to_numpy(model(resized, training=False)["classes"]), size))
@@ -361,13 +361,23 @@ def detect_multiscale(model, head, images, scales=(1.0,)):
     greedy merge). Returns padded detections ``{"boxes", "scores", "classes"}``."""
     images = np.asarray(images, np.float32)
     height, width = images.shape[1:3]
-    parts = []
+    parts, model = [], _any_size(model)
     for scale in _check_scales(scales):
         resized, size = _resize(images, scale, head.stride)
         cell_boxes, cell_scores, cell_classes = head.decode_cells(model(resized, training=False), size)
         back = np.asarray([width / size[1], height / size[0]] * 2, np.float32)
         parts.append((cell_boxes * back, cell_scores, cell_classes))
     return head.combine(*(np.concatenate(values, axis=1) for values in zip(*parts)))
+
+
+def _any_size(model):
+    """``model`` taking inputs of any height and width (a copy when it was built
+    for one size; a callable that is not a Keras model is used as it is)."""
+    if not isinstance(model, keras.Model):
+        return model
+    from keras_cv_course import surgery
+
+    return surgery.with_input_shape(model, (None, None, model.input_shape[-1]))
 
 
 def _check_scales(scales):

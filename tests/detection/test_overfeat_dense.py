@@ -101,6 +101,18 @@ def test_score_maps_per_scale_and_bad_scales():
             score_maps(model, images, scales=bad)
 
 
+def test_a_detector_built_for_one_size_is_parsed_at_every_scale():
+    keras.utils.set_random_seed(0)
+    fixed, _ = overfeat_fashion(3, input_shape=(64, 64, 1), width=8, fc_units=8)
+    images = np.random.default_rng(0).random((1, 64, 64, 1)).astype("float32")
+    (_, at_1, _), (_, at_2, _) = score_maps(fixed, images, scales=(1.0, 2.0))
+    np.testing.assert_allclose(at_1, np.asarray(fixed(images)["classes"]), atol=1e-6)
+    any_size = surgery.with_input_shape(fixed, (None, None, 1))
+    assert any_size.input_shape == (None, None, None, 1) and surgery.with_input_shape(any_size, (None, None, 1)) is any_size
+    bigger = keras.ops.image.resize(images, (128, 128))
+    np.testing.assert_allclose(at_2, np.asarray(any_size(bigger)["classes"]), atol=1e-6)
+
+
 def test_per_class_box_loss_by_hand_and_encoding():
     loss = MaskedBoxLoss(num_classes=2)
     y_true = np.zeros((1, 1, 2, 6), "float32")
