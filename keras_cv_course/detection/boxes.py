@@ -240,6 +240,18 @@ def overfeat_match_score(a, b):
     return distance + sides[..., 0] * sides[..., 1]
 
 
+def pairwise_iou(a, b):
+    """IoU of every pair of xyxy boxes (Na, 4) × (Nb, 4) → (Na, Nb), numpy float64
+    (0 for boxes that do not overlap or have no area); for numpy callers such as
+    the greedy merge, where ``iou``'s tensor round trip per call would dominate."""
+    a, b = np.asarray(a, np.float64)[:, None], np.asarray(b, np.float64)[None]
+    sides = np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None)
+    inter = sides[..., 0] * sides[..., 1]
+    union = np.prod(a[..., 2:] - a[..., :2], -1) + np.prod(b[..., 2:] - b[..., :2], -1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
 def merge_boxes(boxes, scores, classes, *, threshold, match_score=overfeat_match_score):
     """OverFeat's greedy merge of one image's boxes (Sermanet et al. 2013, §4.3).
 
@@ -270,13 +282,20 @@ def merge_boxes(boxes, scores, classes, *, threshold, match_score=overfeat_match
 
 
 def _merge_class(boxes, scores, threshold, match_score):
-    boxes, scores = list(boxes), list(scores)
-    while len(boxes) > 1:
-        table = np.asarray(match_score(np.asarray(boxes), np.asarray(boxes)), np.float64)
-        table[np.tril_indices(len(boxes))] = np.inf  # pairs b1 != b2, each once
+    # The pair table is computed once; a merge recomputes only the merged box's
+    # row and column and drops the absorbed box's (an O(n²) merge, not O(n³)).
+    boxes, scores = boxes.copy(), scores.copy()
+    alive = np.ones(len(boxes), bool)
+    table = np.asarray(match_score(boxes, boxes), np.float64).copy()
+    table[np.tril_indices(len(boxes))] = np.inf  # pairs b1 != b2, each once
+    while alive.sum() > 1:
         i, j = np.unravel_index(np.argmin(table), table.shape)
         if table[i, j] > threshold:
             break
         boxes[i], scores[i] = (boxes[i] + boxes[j]) / 2, scores[i] + scores[j]
-        del boxes[j], scores[j]
-    return np.asarray(boxes).reshape(-1, 4), np.asarray(scores)
+        alive[j] = False
+        table[j, :] = table[:, j] = np.inf
+        row = np.asarray(match_score(boxes[i:i + 1], boxes), np.float64)[0]
+        later, earlier = alive & (np.arange(len(boxes)) > i), alive & (np.arange(len(boxes)) < i)
+        table[i, later], table[earlier, i] = row[later], row[earlier]
+    return boxes[alive].reshape(-1, 4), scores[alive]

@@ -235,7 +235,7 @@ class OverFeatHead(DetectionHead):
 
 def _one_minus_iou(a, b):
     """Match score for ``merge_boxes``: 1 - IoU (0 for identical boxes)."""
-    return 1.0 - np.asarray(box_lib.iou(a, b))
+    return 1.0 - box_lib.pairwise_iou(a, b)
 
 
 # --- the model -------------------------------------------------------------------------------------

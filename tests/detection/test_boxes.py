@@ -209,3 +209,44 @@ def test_overfeat_match_score_is_literal():
                                 match_score=lambda p, q: B.overfeat_match_score(p, q) - 16)
     np.testing.assert_allclose(by_distance["boxes"], [[0, 0, 4, 4]])
     assert B.merge_boxes(np.zeros((0, 4)), [], [], threshold=1)["boxes"].shape == (0, 4)
+
+
+def _naive_merge(boxes, scores, threshold, match_score):
+    """The greedy merge as §4.3 states it: recompute every pair after each merge."""
+    boxes, scores = [np.asarray(b, np.float64) for b in boxes], list(scores)
+    while len(boxes) > 1:
+        table = np.asarray(match_score(np.asarray(boxes), np.asarray(boxes)), np.float64)
+        table[np.tril_indices(len(boxes))] = np.inf
+        i, j = np.unravel_index(np.argmin(table), table.shape)
+        if table[i, j] > threshold:
+            break
+        boxes[i], scores[i] = (boxes[i] + boxes[j]) / 2, scores[i] + scores[j]
+        del boxes[j], scores[j]
+    return np.asarray(boxes).reshape(-1, 4), np.asarray(scores)
+
+
+@pytest.mark.parametrize("score_name", ["iou", "overfeat"])
+def test_incremental_greedy_merge_equals_recomputing_every_pair(score_name):
+    rng = np.random.default_rng(3)
+    corners = rng.uniform(0, 100, (120, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(5, 40, (120, 2))], axis=1)
+    scores, classes = rng.uniform(0, 1, 120), np.zeros(120, np.int64)
+    if score_name == "iou":
+        match, threshold = (lambda a, b: 1.0 - B.pairwise_iou(a, b)), 0.6
+    else:
+        match, threshold = B.overfeat_match_score, 30.0
+    merged = B.merge_boxes(boxes, scores, classes, threshold=threshold, match_score=match)
+    want_boxes, want_scores = _naive_merge(boxes, scores, threshold, match)
+    order = np.argsort(-want_scores, kind="stable")
+    assert 1 < len(merged["scores"]) < 120
+    np.testing.assert_allclose(merged["boxes"], want_boxes[order])
+    np.testing.assert_allclose(merged["scores"], want_scores[order])
+
+
+def test_pairwise_iou_equals_iou():
+    rng = np.random.default_rng(4)
+    a = np.concatenate([rng.uniform(0, 50, (7, 2)), rng.uniform(50, 100, (7, 2))], axis=1)
+    b = np.concatenate([rng.uniform(0, 50, (5, 2)), rng.uniform(50, 100, (5, 2))], axis=1)
+    b[0] = (10, 10, 10, 30)  # no area: IoU 0
+    np.testing.assert_allclose(B.pairwise_iou(a, b), np.asarray(B.iou(a, b)), atol=1e-6)
+    assert (B.pairwise_iou(a, b)[:, 0] == 0).all()
