@@ -3,7 +3,7 @@ script is not on PATH (``python -m keras_cv_course list 'vgg*'``)."""
 
 import sys
 
-from keras_cv_course.cli import main
+from keras_cv_course.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

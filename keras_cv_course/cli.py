@@ -13,8 +13,13 @@ import sys
 COMMAND_MODULES = ("keras_cv_course.training.cli", "keras_cv_course.visualize.cli")
 
 
+REFUSED = 2  # the exit status of every refused input: a bad option (argparse), name, file or run directory
+
+
 def main(argv=None):
-    """Entry point of the ``kcc`` console script; returns the exit status."""
+    """Entry point of the ``kcc`` console script; returns the exit status: 0,
+    ``REFUSED`` (2) for an input refused with a one-line message naming it, 130
+    after Ctrl-C; anything else escaping is a bug (a traceback, exit 1)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -23,9 +28,26 @@ def main(argv=None):
     use_one_inter_op_thread()
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except KeyboardInterrupt as interrupted:  # Ctrl-C: one line (training's says how to resume), no traceback
+        print(f"kcc {args.command}: {str(interrupted) or 'interrupted'}", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, OSError) as error:  # a refused input: exit 2, like argparse's
         print(f"kcc {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return REFUSED
+
+
+def console():
+    """The ``kcc`` console script and ``python -m keras_cv_course``: ``main()``,
+    and after Ctrl-C an immediate exit with 130. Every committed epoch is on disk
+    and the run's lock released by then; what is skipped is the interpreter's
+    shutdown, which can abort in TensorFlow's native threads (``malloc_consolidate():
+    invalid chunk size``, exit -6 instead of 130) when they were stopped mid-step."""
+    status = main()
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
 def use_one_inter_op_thread():
@@ -88,6 +110,16 @@ non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = _number(float, lambda v: v > 0, "a positive finite number")
 non_negative_float = _number(float, lambda v: v >= 0, "a finite number >= 0")
 fraction = _number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+
+
+def sha256_digest(text):
+    """An argparse type: a sha256 hex digest (64 hexadecimal characters), lowercased."""
+    from keras_cv_course._files import parse_sha256
+
+    try:
+        return parse_sha256(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_shape(text):
@@ -158,4 +190,4 @@ def _kwargs_text(kwargs):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

@@ -2,12 +2,36 @@
 config, an image file to feed the model.
 
 Used by ``training.fit`` (resume, fine-tuning), ``kcc evaluate/predict`` and
-``kcc visualize``, so none of them imports another's command module.
+``kcc visualize``, so none of them imports another's command module. A file that
+is there but damaged (a truncated ``best.keras`` or ``report.json``) is a
+``CorruptFileError`` naming it, never "not found"; a path that does not exist is
+named as such, never looked up as a model name.
 """
 
 import dataclasses
 import json
 import os
+import zipfile
+import zlib
+
+from keras_cv_course._files import CorruptFileError, check_keras_archive, check_sha256, looks_like_path, read_json
+
+
+
+class RunNotFoundError(FileNotFoundError):
+    """A run directory or model file that does not exist."""
+
+
+class ModelFileMismatchError(ValueError):
+    """A model file holds another model than the one asked for (fine-tuning
+    another architecture)."""
+
+
+RECORD_ADVICE = {
+    "report.json": "Restore it from a copy, or delete it: state.json records the same config.",
+    "state.json": "Start a new run directory (--run-dir), or restore state.json from a copy; checkpoints/, "
+                  "best.keras and last.keras are still there.",
+}
 
 
 def model_path(path):
@@ -16,10 +40,17 @@ def model_path(path):
         for name in ("best.keras", "last.keras"):
             if os.path.exists(os.path.join(path, name)):
                 return os.path.join(path, name)
-        raise FileNotFoundError(f"{path!r} is a directory without best.keras or last.keras")
+        raise RunNotFoundError(f"{path!r} is a directory without best.keras or last.keras")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"No model file {path!r}")
+        raise RunNotFoundError(f"The run directory or model file {path!r} does not exist")
     return path
+
+
+def read_record(path):
+    """A run's JSON record (``state.json``, ``report.json``) as a dict; a
+    truncated or corrupt one is a ``CorruptFileError`` naming it and saying
+    what to do."""
+    return read_json(path, advice=RECORD_ADVICE.get(os.path.basename(path), ""))
 
 
 def run_config(path):
@@ -29,9 +60,95 @@ def run_config(path):
     for name in ("report.json", "state.json"):
         candidate = os.path.join(folder, name)
         if os.path.exists(candidate):
-            with open(candidate) as handle:
-                return json.load(handle).get("config", {})
+            return read_record(candidate).get("config", {})
     return {}
+
+
+class UnsafeModelError(ValueError):
+    """A model file holds code that Keras's safe mode refuses to load."""
+
+
+def load_model_file(spec, *, compile=True, sha256=None):
+    """The Keras model of a .keras file or run directory (``model_path``),
+    loaded in safe mode; with ``sha256`` the file must have that digest. A file
+    that is truncated or corrupt is a ``CorruptFileError`` naming it."""
+    import keras
+
+    import keras_cv_course  # noqa: F401 - registers the package's Keras objects
+
+    path = model_path(os.fspath(spec))
+    if sha256 is not None:
+        check_sha256(path, sha256)
+    if path.endswith(".keras"):
+        check_keras_archive(path)
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except ValueError as error:
+        if "safe_mode" not in str(error):
+            raise
+        raise UnsafeModelError(f"{path} holds code (a Lambda layer or another deserialized function) that safe mode "
+                               f"refuses to run: {error}") from error
+    except (zipfile.BadZipFile, zlib.error, EOFError, json.JSONDecodeError, OSError) as error:
+        if isinstance(error, PermissionError):
+            raise
+        raise CorruptFileError(f"{path} is truncated or corrupt: Keras cannot read it ({error}). Use another copy "
+                               "(a run directory keeps best.keras, last.keras and checkpoints/) or save the model "
+                               "again.") from error
+
+
+def recorded_model(spec):
+    """The model name a .keras file or run directory holds: the one its run
+    recorded, else the name saved in the file (read from the archive's
+    config.json, nothing is built); None when neither says."""
+    path = model_path(os.fspath(spec))
+    recorded = run_config(path).get("model")
+    if recorded:
+        return recorded
+    if not path.endswith(".keras"):
+        return None
+    check_keras_archive(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (KeyError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise CorruptFileError(f"{path} is truncated or corrupt: its config.json cannot be read ({error})") from error
+    return (config.get("config") or {}).get("name") if isinstance(config, dict) else None
+
+
+def load_finetune_source(spec, requested):
+    """The model to fine-tune, loaded (uncompiled) from the .keras file or run
+    directory ``spec``. ``requested`` is the registered name of the model to
+    train; a file holding another model is refused naming both, so a run never
+    trains one architecture while recording another."""
+    if not isinstance(requested, str) or looks_like_path(requested, (".keras",)):
+        raise ModelFileMismatchError(f"finetune_from={os.fspath(spec)!r} loads the model to train; the model "
+                                     f"argument must then be the registered name of its architecture, not "
+                                     f"{_describe(requested)}")
+    path = model_path(os.fspath(spec))
+    model = load_model_file(path, compile=False)
+    held = [name.lower() for name in (run_config(path).get("model"), model.name) if name]
+    if requested.lower() not in held:
+        raise ModelFileMismatchError(f"Cannot fine-tune model {requested!r} from {path}: the file holds model "
+                                     f"{_finetune_advice(held, spec, path)}, or train {requested!r} without "
+                                     "--finetune-from.")
+    return model
+
+
+def _finetune_advice(held, spec, path):
+    """The model a fine-tuning source holds and how to fine-tune it."""
+    from keras_cv_course.models import list_models
+
+    registered = [name for name in held if name in list_models()]
+    if registered:
+        return (f"{registered[0]!r}. Fine-tune the model it holds (kcc train {registered[0]} --finetune-from {spec}, "
+                "or leave MODEL out)")
+    return f"{held[0]!r}, which is not a registered model. Train the file itself (kcc train {path})"
+
+
+def _describe(value):
+    if isinstance(value, (str, os.PathLike)):
+        return f"the model file {os.fspath(value)!r}"
+    return f"a built model ({type(value).__name__} {getattr(value, 'name', '')!r})"
 
 
 @dataclasses.dataclass
@@ -47,28 +164,34 @@ class LoadedModel:
     seed: int = 0
 
 
-def load_run(spec):
+def load_run(spec, sha256=None):
     """A ``LoadedModel`` from a run directory, a .keras file or a registered
-    name with trained weights. Loading needs nothing beyond ``import
-    keras_cv_course``: the package registers everything it saves."""
-    import keras
-
-    import keras_cv_course  # noqa: F401 - registers the package's Keras objects
-
+    name with trained weights; ``sha256``: the digest the model (or weight)
+    file must have. A path that does not exist is named as such; model names
+    are suggested only for an argument written like a name. Loading needs
+    nothing beyond ``import keras_cv_course``: the package registers everything
+    it saves."""
     if os.path.exists(spec):
         path = model_path(spec)
+        model = load_model_file(path, sha256=sha256)
         config = run_config(path)
-        return LoadedModel(keras.models.load_model(path), config.get("preprocessing", "unit"), config.get("dataset"),
+        return LoadedModel(model, config.get("preprocessing", "unit"), config.get("dataset"),
                            config.get("class_names"), config.get("task"), config.get("validation_split") or 0.2,
                            config.get("seed") or 0)
+    if looks_like_path(spec):
+        raise RunNotFoundError(f"The run directory or model file {spec!r} does not exist")
     from keras_cv_course.models import get_model, model_info
 
-    info = model_info(spec)
+    try:
+        info = model_info(spec)
+    except ValueError as error:  # the registry's error, its class (and exit status) kept
+        error.args = (f"{error} (There is no file or run directory {spec!r} either.)",)
+        raise
     if not info.weights:
         raise ValueError(f"{spec!r} is neither a file nor a registered model with trained weights (it has none)")
     weights_name = next(iter(info.weights))
     weight_spec = info.weights[weights_name]
-    model = get_model(spec, weights=weights_name)
+    model = get_model(spec, weights=weights_name, weights_sha256=sha256)
     return LoadedModel(model, getattr(weight_spec, "preprocessing", info.preprocessing), getattr(weight_spec, "dataset", None))
 
 
@@ -79,11 +202,18 @@ def load_any_model(spec):
 
 
 def read_image(path, channels, size):
-    """An image file as a uint8 array (H, W, channels) resized to ``size`` (H, W)."""
+    """An image file as a uint8 array (H, W, channels) resized to ``size`` (H, W);
+    a file that is not a readable image is a ``CorruptFileError`` naming it."""
     import numpy as np
     from PIL import Image
 
-    image = Image.open(path)
-    image = image.convert("L" if channels == 1 else "RGB").resize((size[1], size[0]), Image.BILINEAR)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No image file {path!r}")
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("L" if channels == 1 else "RGB").resize((size[1], size[0]), Image.BILINEAR)
+    except (OSError, ValueError, SyntaxError) as error:  # Pillow's errors for truncated, corrupt or unknown files
+        raise CorruptFileError(f"Cannot read image {path!r}: the file is truncated, corrupt or not an image "
+                               f"({type(error).__name__}: {error})") from error
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if channels == 1 else array

@@ -198,7 +198,7 @@ class ClassificationTask(Task):
 
     def _check_labels(self, units, label_length):
         if self.kind == "binary" and units != 1:
-            raise ValueError(_top_mismatch(units, "one sigmoid output for its 2 classes", 1))
+            raise ClassCountError(_top_mismatch(units, "one sigmoid output for its 2 classes", 1))
         if label_length is not None and self.kind != "binary" and label_length != units:
             raise ValueError(f"The labels are vectors of length {label_length} but the model has {units} outputs")
 
@@ -215,10 +215,10 @@ class ClassificationTask(Task):
             return
         expected = 1 if self.kind == "binary" else num_classes
         if self.kind == "binary" and num_classes != 2:
-            raise ValueError(f"A binary task needs two classes; the data has {num_classes}")
+            raise ClassCountError(f"A binary task needs two classes; the data has {num_classes}")
         if units != expected:
             what = "one sigmoid output for its 2 classes" if self.kind == "binary" else f"{num_classes} classes"
-            raise ValueError(_top_mismatch(units, what, expected))
+            raise ClassCountError(_top_mismatch(units, what, expected))
 
     def compile_kwargs(self, model):
         units, _ = _units(model)
@@ -283,6 +283,10 @@ class ClassificationTask(Task):
     def get_config(self):
         return {"name": self.name, "kind": self.kind, "one_hot": self.one_hot, "from_logits": self.from_logits,
                 "threshold": self.threshold}
+
+
+class ClassCountError(ValueError):
+    """The model's top scores another number of classes than the data has."""
 
 
 def _top_mismatch(units, wanted, expected):
@@ -356,7 +360,8 @@ class SegmentationTask(Task):
     Loss: pixel-wise softmax cross-entropy averaged over the non-void pixels
     (``SparseCategoricalCrossentropy(ignore_class=255)``; FCN's Caffe loss is the
     unnormalised sum, a mean with a normal learning rate is its Keras
-    equivalent). Monitored: ``val_mean_iou`` (Keras ``MeanIoU``, void dropped).
+    equivalent). Monitored: ``val_mean_iou`` (Keras ``MeanIoU``, void dropped);
+    logged besides: ``pixel_accuracy`` (``segmentation.SegmentationMetrics``).
     Reported: pixel accuracy, mean accuracy, mean IU and frequency-weighted IU
     from one confusion matrix (Long, Shelhamer & Darrell 2015, §5), per-class IU,
     and example predictions drawn on the validation images.
@@ -384,10 +389,13 @@ class SegmentationTask(Task):
             raise ValueError(f"The model scores {units} classes per pixel but the data has {num_classes} classes")
 
     def compile_kwargs(self, model):
+        from keras_cv_course.segmentation.metrics import SegmentationMetrics
+
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=bool(self.from_logits), ignore_class=self.ignore_index)
         mean_iou = keras.metrics.MeanIoU(num_classes=self.num_classes, sparse_y_pred=False,
                                          ignore_class=self.ignore_index, name="mean_iou")
-        return {"loss": loss, "metrics": [mean_iou]}
+        pixel_accuracy = SegmentationMetrics(self.num_classes, "pixel_accuracy", ignore_index=self.ignore_index)
+        return {"loss": loss, "metrics": [mean_iou, pixel_accuracy]}
 
     def evaluate(self, model, dataset, class_names=None):
         from keras_cv_course.segmentation import metrics as seg_metrics

@@ -43,8 +43,8 @@ def test_summary_builds_at_the_requested_shape(capsys):
     assert "(None, 5)" in out and "(None, 32, 32, 3)" in out
 
 
-def test_unknown_model_exits_1_with_a_suggestion(capsys):
-    assert cli.main(["info", "resnet5O"]) == 1
+def test_unknown_model_is_refused_with_exit_2_and_a_suggestion(capsys):
+    assert cli.main(["info", "resnet5O"]) == 2
     assert "Did you mean" in capsys.readouterr().err
 
 
@@ -129,5 +129,5 @@ def test_predict_refuses_class_names_of_another_class_count(tmp_path, capsys):
 
     path = tmp_path / "x.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(path)
-    assert cli.main(["predict", "lenet5", str(path), "--dataset", "cifar100"]) == 1
+    assert cli.main(["predict", "lenet5", str(path), "--dataset", "cifar100"]) == 2
     assert "'cifar100' has 100 classes but the model scores 10" in capsys.readouterr().err

@@ -3,20 +3,28 @@
 ``load`` returns a ``tf.data.Dataset`` of ``(uint8 image (H, W, C), int32 label)``
 from the first source that has the data, in this order (DESIGN.md §6):
 
-1. a prepared TFDS data directory (``data_dir``, ``$TFDS_DATA_DIR`` or
-   ``~/tensorflow_datasets``);
-2. the Keras dataset cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``),
-   in the layout ``keras.datasets.*.load_data`` leaves there;
-3. the files of Debian's ``dataset-fashion-mnist`` package
-   (``/usr/share/datasets/fashion-mnist``, or ``debian_dir`` / ``$KCC_DEBIAN_FASHION_MNIST``);
-4. a user folder given as ``data_dir``: the idx ``.gz`` files, a ``{name}.npz``
-   with ``x_train, y_train, x_test, y_test``, the CIFAR python batches, or one
+1. an explicit ``data_dir``, which always wins: a prepared TFDS data directory
+   in it, else a user folder: the idx ``.gz`` files, a ``{name}.npz`` with
+   ``x_train, y_train, x_test, y_test``, the CIFAR python batches, or one
    sub-folder per class under ``data_dir/{split}/``;
-5. a download through TFDS, only when ``download=True`` (the default).
+2. a prepared TFDS data directory (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``);
+3. the Keras dataset cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``),
+   in the layout ``keras.datasets.*.load_data`` leaves there;
+4. the files of Debian's ``dataset-fashion-mnist`` package
+   (``/usr/share/datasets/fashion-mnist``, or ``debian_dir`` / ``$KCC_DEBIAN_FASHION_MNIST``);
+5. a download through TFDS, only when ``download=True`` (the default): the
+   download host is probed first (``network_problem``, 2 s), so offline it fails
+   at once instead of retrying for minutes, and a failed download's partial
+   files are removed.
 
-When nothing has the data, ``DatasetNotFoundError`` names every place looked in
-and how to get the data. ``locate(name, split)`` says which source ``load`` would
-use without reading it.
+When nothing has the data, ``DatasetNotFoundError`` names every place looked in,
+where to put the files and how to get the data. ``locate(name, split)`` says
+which source ``load`` would use without reading it.
+
+Arrays read from files (``.npz``, idx, CIFAR batches) go through
+``check_pixels``: NaN/inf pixels (counting the images that hold them), values
+outside 0..255 and float images scaled to [0, 1] are refused naming the file,
+never cast to uint8 without a word.
 
 ``"fashion_mnist_sample"`` is a small real Fashion-MNIST subset shipped inside
 the package (2,000 train and 1,000 test images, class-balanced), so demos and
@@ -35,14 +43,21 @@ Detection and segmentation datasets give their own elements (DESIGN.md §6):
   ``channels``, ``check_images``.
 """
 
+import contextlib
 import dataclasses
 import glob
 import gzip
 import os
 import pickle
+import shutil
+import socket
+import threading
+import zipfile
+import zlib
 
 import numpy as np
 
+from keras_cv_course._files import CorruptFileError
 from keras_cv_course.data.voc import VOC_CLASSES, VOC_SPLITS
 
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -146,6 +161,11 @@ class DatasetNotFoundError(FileNotFoundError):
         self.places = tuple(places)
 
 
+class DatasetNameError(ValueError):
+    """A dataset argument is neither a known dataset name nor an existing image
+    folder."""
+
+
 def list_datasets():
     """Names ``load`` and ``info`` accept."""
     return sorted(_DATASETS)
@@ -162,10 +182,39 @@ def _canonical(name):
     if key not in _DATASETS:
         import difflib
 
+        if _looks_like_path(key):
+            raise DatasetNameError(_neither(name, "no such directory"))
         close = difflib.get_close_matches(key, list(_DATASETS), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}.")
+        raise DatasetNameError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}.")
     return key
+
+
+def _looks_like_path(text):
+    return "/" in text or os.sep in text or ".." in text or text.startswith("~")
+
+
+def _neither(name, why):
+    return (f"Dataset {name!r} is neither an existing image folder ({why}) nor a dataset name; expected a folder "
+            f"of class sub-folders of images or one of: {', '.join(list_datasets())}.")
+
+
+def check_dataset(spec):
+    """Refuse a dataset argument that is neither an image folder (an existing
+    directory whose class sub-folders hold images) nor a dataset name
+    (``DatasetNameError`` naming it), before anything is written; other objects
+    (a tf.data.Dataset, None) pass. Returns ``spec``."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec
+    if os.path.isdir(spec):
+        problem = _folders().image_folder_problem(spec)
+        if problem:
+            raise DatasetNameError(_neither(os.fspath(spec), f"it is a directory, but {problem}"))
+    elif isinstance(spec, os.PathLike):
+        raise DatasetNameError(_neither(os.fspath(spec), "no such directory"))
+    else:
+        info(spec)
+    return spec
 
 
 def _check_split(dataset, split):
@@ -214,19 +263,19 @@ def debian_fashion_mnist_dir(override=None):
     return os.fspath(override or os.environ.get("KCC_DEBIAN_FASHION_MNIST") or DEBIAN_FASHION_MNIST_DIR)
 
 
-def _find_tfds(dataset, split, data_dir):
-    """Prepared TFDS directories: ``{data_dir}/{tfds_name}/{version}/dataset_info.json``."""
-    places = []
+def _find_tfds(dataset, split, roots, places):
+    """Prepared TFDS directories under ``roots``: ``{root}/{tfds_name}/{version}/dataset_info.json``
+    (each root looked in is appended to ``places``)."""
     if not dataset.tfds_name:
-        return None, places
-    for root in tfds_data_dirs(data_dir):
+        return None
+    for root in roots:
         pattern = os.path.join(root, dataset.tfds_name, "*", "dataset_info.json")
         places.append(f"prepared TFDS data: {os.path.join(root, dataset.tfds_name)}")
         found = sorted(glob.glob(pattern) + glob.glob(os.path.join(root, dataset.tfds_name, "*", "*", "dataset_info.json")))
         if found:
             builder_dir = os.path.dirname(found[-1])
-            return Source("tfds", builder_dir, lambda d=builder_dir: _read_tfds_dir(d, split)), places
-    return None, places
+            return Source("tfds", builder_dir, lambda d=builder_dir: _read_tfds_dir(d, split))
+    return None
 
 
 def _read_tfds_dir(builder_dir, split):
@@ -248,10 +297,15 @@ def _has_idx(directory, split):
 
 
 def read_idx(path):
-    """Read an idx file (``.gz`` or raw) into a numpy array (LeCun's MNIST format)."""
+    """Read an idx file (``.gz`` or raw) into a numpy array (LeCun's MNIST format).
+    A truncated or corrupt file is a ``CorruptFileError`` naming it."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise CorruptFileError(f"{path} is truncated or corrupt: its gzip stream cannot be read to the end "
+                               f"({type(error).__name__}: {error}); download or copy it again") from error
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte idx file (magic {data[:4]!r})")
     ndim = data[3]
@@ -259,7 +313,8 @@ def read_idx(path):
     offset = 4 + 4 * ndim
     expected = int(np.prod(dims))
     if len(data) - offset != expected:
-        raise ValueError(f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), file has {len(data) - offset}")
+        raise CorruptFileError(f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), "
+                               f"file has {len(data) - offset}")
     return np.frombuffer(data, np.uint8, offset=offset).reshape(dims)
 
 
@@ -272,12 +327,28 @@ def read_idx_pair(images_file, labels_file):
 
 def _npz_reader(path, split, dataset):
     def read():
+        images, labels = read_npz_split(path, split)
+        return _arrays_dataset(images, labels, dataset, path)
+
+    return read
+
+
+def read_npz_split(path, split):
+    """``(x_{split}, y_{split})`` of an ``.npz`` file; a truncated or corrupt file
+    is a ``CorruptFileError`` naming it."""
+    try:
         with np.load(path, allow_pickle=False) as f:
             if f"x_{split}" not in f:
                 raise ValueError(f"{path} has no x_{split}/y_{split} arrays (it has {sorted(f.files)})")
-            return _arrays_dataset(f[f"x_{split}"], f[f"y_{split}"], dataset, path)
-
-    return read
+            return f[f"x_{split}"], f[f"y_{split}"]
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise
+        raise UnsafePickleError(f"{path} holds object arrays (pickles, which could run code when loaded): refused. "
+                                f"Save x_{split}/y_{split} as plain numeric arrays.") from error
+    except (zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise CorruptFileError(f"{path} is truncated or corrupt: not a readable .npz archive "
+                               f"({type(error).__name__}: {error})") from error
 
 
 # What a CIFAR python batch may contain: dicts, lists, bytes, strings and ints are
@@ -350,8 +421,9 @@ def _cifar_files_present(directory, split, dataset):
     return all(os.path.isfile(os.path.join(directory, f)) for f in files)
 
 
-def _find_local(dataset, split, root, kind):
-    """Look under ``root`` for the Keras-cache / user-folder layouts of ``dataset``."""
+def _find_local(dataset, split, root, kind, on_error="skip"):
+    """Look under ``root`` for the Keras-cache / user-folder layouts of ``dataset``
+    (``on_error``: unreadable images of a class-folder layout, see ``image_folder``)."""
     name = dataset.name
     if name in ("mnist", "fashion_mnist"):
         dash = name.replace("_", "-")
@@ -373,11 +445,11 @@ def _find_local(dataset, split, root, kind):
     if kind == "folder":
         folder = os.path.join(root, split)
         if os.path.isdir(folder) and any(os.path.isdir(os.path.join(folder, c)) for c in os.listdir(folder)):
-            return Source(kind, folder, lambda: _folder_dataset(folder, dataset))
+            return Source(kind, folder, lambda: _folder_dataset(folder, dataset, on_error))
     return None
 
 
-def _folder_dataset(folder, dataset):
+def _folder_dataset(folder, dataset, on_error="skip"):
     from keras_cv_course.data.folders import image_folder
 
     color_mode = "grayscale" if dataset.channels == 1 else "rgb"
@@ -394,7 +466,8 @@ def _folder_dataset(folder, dataset):
             f"{folder} has class folders {unknown} that are not classes of {dataset.name!r} "
             f"(expected folder names {class_names})."
         )
-    return image_folder(folder, class_names=class_names, color_mode=color_mode, image_size=dataset.image_shape[:2])
+    return image_folder(folder, class_names=class_names, color_mode=color_mode, image_size=dataset.image_shape[:2],
+                        on_error=on_error)
 
 
 def _arrays_dataset(images, labels, dataset, origin):
@@ -412,10 +485,7 @@ def _validate_arrays(images, labels, dataset, origin):
         images = images[..., None]
     if images.ndim != 4:
         raise ValueError(f"{origin}: expected images of shape (N, H, W[, C]); got {images.shape}")
-    if images.dtype != np.uint8:
-        if images.size and (images.min() < 0 or images.max() > 255):
-            raise ValueError(f"{origin}: images must be uint8 (0..255); got {images.dtype} in [{images.min()}, {images.max()}]")
-        images = images.astype(np.uint8)
+    images = check_pixels(images, origin)
     if len(images) != len(labels):
         raise ValueError(f"{origin}: {len(images)} images but {len(labels)} labels")
     if labels.size and (labels.min() < 0 or labels.max() >= dataset.num_classes):
@@ -427,6 +497,60 @@ def _validate_arrays(images, labels, dataset, origin):
     if images.shape[1:] != dataset.image_shape:
         raise ValueError(f"{origin}: {dataset.name!r} images are {dataset.image_shape}; got {images.shape[1:]}")
     return images, labels.astype(np.int32)
+
+
+class PixelValueError(ValueError):
+    """Images whose values are not 0..255 pixel values (NaN/inf, out of range,
+    scaled to [0, 1])."""
+
+
+def pixel_problem(dtype, num_images, nonfinite, low, high):
+    """Why images of ``dtype`` cannot be read as 0..255 pixel values, or None.
+
+    ``nonfinite``: indices of the images holding NaN or infinite values;
+    ``low``/``high``: the smallest and largest value of the other images.
+    Floats whose values all lie in [0, 1] (and are not all 0) are refused, not
+    rescaled: they are almost surely images divided by 255, and reading them as
+    pixel values would train on black images without a word."""
+    dtype = np.dtype(dtype)
+    if len(nonfinite):
+        shown = ", ".join(str(int(i)) for i in nonfinite[:5])
+        return (f"{len(nonfinite)} of {num_images} images hold NaN or infinite pixel values (images {shown}"
+                f"{', ...' if len(nonfinite) > 5 else ''}); expected finite pixel values in 0..255")
+    if low is None:
+        return None
+    if low < 0 or high > 255:
+        return (f"pixel values must lie in 0..255 (uint8, or integers / floats in that range); "
+                f"got {dtype.name} values in [{low:g}, {high:g}]")
+    if dtype.kind == "f" and 0 < high <= 1:
+        return (f"the images are {dtype.name} with every value in [0, 1] (largest {high:g}), as if scaled to "
+                f"[0, 1]; expected pixel values in 0..255 (uint8): images are preprocessed by the pipeline, so "
+                f"pass the unscaled pixels, e.g. np.round(images * 255).astype(np.uint8)")
+    return None
+
+
+def check_pixels(images, origin):
+    """``images`` as uint8, refusing (``PixelValueError`` naming ``origin``) NaN/inf,
+    values outside 0..255 and floats scaled to [0, 1] (``pixel_problem``);
+    floats in 0..255 are rounded to the nearest integer."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    if images.dtype.kind not in "iuf":
+        raise PixelValueError(f"{origin}: images must be uint8 pixel values (or integers / floats in 0..255); "
+                              f"got dtype {images.dtype}")
+    if not images.size:
+        return images.astype(np.uint8)
+    flat = images.reshape(len(images), -1)
+    finite = np.isfinite(flat).all(axis=1) if images.dtype.kind == "f" else np.ones(len(images), bool)
+    nonfinite = np.flatnonzero(~finite)
+    low = high = None
+    if not len(nonfinite):
+        low, high = float(flat.min()), float(flat.max())
+    problem = pixel_problem(images.dtype, len(images), nonfinite, low, high)
+    if problem:
+        raise PixelValueError(f"{origin}: {problem}")
+    return np.round(images).astype(np.uint8) if images.dtype.kind == "f" else images.astype(np.uint8)
 
 
 def _embedded(dataset, split):
@@ -442,21 +566,53 @@ def _embedded(dataset, split):
 def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True, **options):
     """The ``Source`` ``load`` would read ``name``/``split`` from, without reading it.
 
-    Raises ``DatasetNotFoundError`` naming every place looked in when no local
-    source has it and ``download`` is False. ``options`` go to the detection and
-    segmentation datasets (module docstring); other datasets take none.
+    An explicit ``data_dir`` is looked in first (a prepared TFDS directory, then
+    the user-folder layouts), before the other TFDS directories, the Keras
+    cache and Debian's Fashion-MNIST. Raises ``DatasetNotFoundError`` naming
+    every place looked in when no local source has it and ``download`` is
+    False. ``options`` go to the detection and segmentation datasets (module
+    docstring); the others take only ``on_error`` ("skip" or "raise": unreadable
+    images in a ``{split}/<class>/`` user folder, see ``image_folder``).
     """
     dataset = info(name)
     _check_split(dataset, split)
     if dataset.name in _ANNOTATED:
         return _locate_annotated(dataset, split, data_dir, debian_dir, download, options)
+    on_error = options.pop("on_error", "skip")
+    _folders().check_on_error(on_error)
     if options:
-        raise TypeError(f"Dataset {dataset.name!r} takes no options; got {sorted(options)}")
+        raise TypeError(f"Dataset {dataset.name!r} takes no options but on_error; got {sorted(options)}")
     if dataset.name == "fashion_mnist_sample":
         return _embedded(dataset, split)
     places = []
-    found, tfds_places = _find_tfds(dataset, split, data_dir)
-    places += tfds_places
+    found = _search_local(dataset, split, data_dir, debian_dir, on_error, places)
+    if found:
+        return found
+    if download and dataset.tfds_name:
+        target = tfds_data_dirs(data_dir)[0]
+        return Source("download", target, lambda: _download(dataset, split, target, places, data_dir))
+    raise DatasetNotFoundError(_not_found_message(dataset, split, places, download, data_dir), places)
+
+
+def _folders():
+    from keras_cv_course.data import folders
+
+    return folders
+
+
+def _search_local(dataset, split, data_dir, debian_dir, on_error, places):
+    """The first local ``Source`` of ``dataset``/``split``, appending each place looked in to ``places``."""
+    roots = tfds_data_dirs(data_dir)
+    if data_dir:
+        found = _find_tfds(dataset, split, roots[:1], places)
+        if found:
+            return found
+        places.append(f"user folder: {os.fspath(data_dir)}")
+        found = _find_local(dataset, split, os.fspath(data_dir), "folder", on_error)
+        if found:
+            return found
+        roots = roots[1:]
+    found = _find_tfds(dataset, split, roots, places)
     if found:
         return found
     cache = keras_datasets_dir()
@@ -469,15 +625,7 @@ def locate(name, split="train", *, data_dir=None, debian_dir=None, download=True
         places.append(f"Debian dataset-fashion-mnist files: {deb}")
         if _has_idx(deb, split):
             return Source("debian", deb, _idx_reader(deb, split, dataset))
-    if data_dir:
-        places.append(f"user folder: {os.fspath(data_dir)}")
-        found = _find_local(dataset, split, os.fspath(data_dir), "folder")
-        if found:
-            return found
-    if download and dataset.tfds_name:
-        target = tfds_data_dirs(data_dir)[0]
-        return Source("download", target, lambda: _download(dataset, split, target, places))
-    raise DatasetNotFoundError(_not_found_message(dataset, split, places, download), places)
+    return None
 
 
 def _locate_annotated(dataset, split, data_dir, debian_dir, download, options):
@@ -485,6 +633,7 @@ def _locate_annotated(dataset, split, data_dir, debian_dir, download, options):
     if dataset.name.startswith("fashion_scenes"):
         from keras_cv_course.data import scenes
 
+        _folders().check_on_error(options.pop("on_error", "skip"))  # generated scenes have no files to skip
         where = scenes.describe_source(split, data_dir=data_dir, debian_dir=debian_dir, **options)
         return Source("generated", where, lambda: scenes.dataset(dataset.name, split, data_dir=data_dir,
                                                                  debian_dir=debian_dir, **options))
@@ -493,27 +642,109 @@ def _locate_annotated(dataset, split, data_dir, debian_dir, download, options):
     return voc.locate_voc(dataset, split, data_dir=data_dir, download=download, **options)
 
 
-def _download(dataset, split, target, places):
+# Where TFDS 4.9 downloads each dataset from, probed before a download starts.
+DOWNLOAD_HOSTS = {
+    "mnist": ("storage.googleapis.com", 443),
+    "fashion_mnist": ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80),
+    "cifar10": ("www.cs.toronto.edu", 443),
+    "cifar100": ("www.cs.toronto.edu", 443),
+}
+NETWORK_TIMEOUT = 2.0  # seconds the probe waits; offline, TFDS itself retries for minutes
+
+
+def network_problem(host, port, timeout=None):
+    """Why ``host:port`` cannot be reached (name lookup and TCP connect within
+    ``timeout`` seconds in all, default ``NETWORK_TIMEOUT``), or None when it can."""
+    timeout = timeout or NETWORK_TIMEOUT
+    outcome = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome.append(None)
+        except OSError as error:
+            outcome.append(f"{type(error).__name__}: {error}")
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        return f"cannot reach {host}:{port}: no answer within {timeout:g} s"
+    return outcome[0] and f"cannot reach {host}:{port} ({outcome[0]})"
+
+
+def _paths_under(roots):
+    return {os.path.join(folder, name) for root in roots for folder, dirs, files in os.walk(root)
+            for name in dirs + files}
+
+
+@contextlib.contextmanager
+def removing_partial_files(target, names):
+    """On an exception inside the block, remove what it left under ``target``
+    (the whole of ``target`` when the block created it, else new files under
+    ``target/downloads`` and ``target/<name>`` for each of ``names``), then
+    re-raise."""
+    roots = [os.path.join(target, "downloads")] + [os.path.join(target, name) for name in names]
+    existed = os.path.isdir(target)
+    before = _paths_under(roots) | {root for root in roots if os.path.exists(root)}
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            new = (_paths_under(roots) | {root for root in roots if os.path.exists(root)}) - before
+            for path in sorted(new, key=len, reverse=True):  # files and sub-folders before their folders
+                _remove(path)
+        raise
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def _download(dataset, split, target, places, data_dir=None):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
+    host = DOWNLOAD_HOSTS.get(dataset.name)
+    problem = network_problem(*host) if host else None
+    if problem:
+        places = list(places) + [f"TFDS download into {target}: not started, no network ({problem})"]
+        raise DatasetNotFoundError(_not_found_message(dataset, split, places, True, data_dir), places)
     try:
-        builder = tfds.builder(dataset.tfds_name, data_dir=target)
-        builder.download_and_prepare()
-        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        with removing_partial_files(target, [dataset.tfds_name.split("/")[0]]):
+            builder = tfds.builder(dataset.tfds_name, data_dir=target)
+            builder.download_and_prepare()
+            ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
     except Exception as error:  # network, permissions, TFDS errors: all end the same way
-        places = list(places) + [f"TFDS download into {target} (failed: {type(error).__name__}: {error})"]
-        raise DatasetNotFoundError(_not_found_message(dataset, split, places, True), places) from error
+        places = list(places) + [f"TFDS download into {target} (failed: {type(error).__name__}: {error}; "
+                                 "its partial files were removed)"]
+        raise DatasetNotFoundError(_not_found_message(dataset, split, places, True, data_dir), places) from error
     return ds.map(lambda x, y: (x, tf.cast(y, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _not_found_message(dataset, split, places, download):
+def _where_files_go(dataset, data_dir):
+    """Which files of ``dataset`` ``load`` reads, and the folder to put them in."""
+    if dataset.name in ("mnist", "fashion_mnist"):
+        folder = os.fspath(data_dir) if data_dir else os.path.join(keras_datasets_dir(), dataset.name.replace("_", "-"))
+        files = ", ".join(f for pair in _IDX_FILES.values() for f in pair)
+        return f"{files} into {folder}"
+    base = "cifar-10-batches-py" if dataset.name == "cifar10" else "cifar-100-python"
+    return f"the extracted {base}/ folder of the python version into {os.fspath(data_dir or keras_datasets_dir())}"
+
+
+def _not_found_message(dataset, split, places, download, data_dir=None):
     lines = [f"Could not find the {split!r} split of {dataset.name!r}. Looked in:"]
     lines += [f"  - {p}" for p in places]
     if not download:
-        lines.append("  - (download=False: no TFDS download was tried)")
+        lines.append("  - (download=False / --no-download: no TFDS download was tried)")
     lines.append("To get the data, any one of:")
     if dataset.tfds_name:
+        lines.append(f"  * put {_where_files_go(dataset, data_dir)}")
         lines.append(f"  * with network access: keras_cv_course.data.load({dataset.name!r}, {split!r}, download=True) "
                      f"or `python -m tensorflow_datasets.scripts.download_and_prepare --datasets={dataset.tfds_name}`")
         lines.append(f"  * keras.datasets.{dataset.name}.load_data() fills the Keras cache")
@@ -534,7 +765,9 @@ def load(name, split="train", *, data_dir=None, download=True, debian_dir=None, 
     of the module docstring. ``download``: whether a TFDS download may be tried
     when no local source has the data. ``debian_dir`` overrides the Debian
     Fashion-MNIST directory. The sources are tried in the order of the module
-    docstring; ``locate`` tells which one is used.
+    docstring (an explicit ``data_dir`` first); ``locate`` tells which one is
+    used. ``on_error`` (an option of every dataset): unreadable images of a
+    class-folder user folder are skipped ("skip", the default) or raise ("raise").
 
     The detection and segmentation datasets (``fashion_scenes``,
     ``fashion_scenes_masks``, ``voc2007``, ``voc2012``, ``voc*_segmentation``)

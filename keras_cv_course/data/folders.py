@@ -2,10 +2,12 @@
 
 Like Keras' ``image_dataset_from_directory`` (and ``flow_from_directory``):
 class names are the sorted sub-folder names (or ``class_names``), labels their
-indices. Every file is opened once with Pillow while the folder is scanned, so
-unreadable or corrupt images are found up front: skipped and counted in the
-returned dataset's ``report`` (``on_error="skip"``, the default) or raised
-(``on_error="raise"``).
+indices. Every file is decoded once, with the decoder the pipeline uses
+(``tf.io.decode_image``), while the folder is scanned, so unreadable, truncated
+or corrupt images are found up front: skipped and counted in the returned
+dataset's ``report`` (``on_error="skip"``, the default; ``skipped_summary`` and
+``skipped_record`` say which) or, with ``on_error="raise"``, a
+``CorruptImageError`` naming every such file.
 """
 
 import dataclasses
@@ -18,7 +20,7 @@ COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
 
 class CorruptImageError(ValueError):
-    """An image file in a folder could not be decoded."""
+    """Image files in a folder could not be decoded (``on_error="raise"``)."""
 
 
 @dataclasses.dataclass
@@ -44,19 +46,66 @@ class FolderReport:
         return "\n".join(lines)
 
 
-def scan_folder(path, *, class_names=None, on_error="skip", extensions=IMAGE_EXTENSIONS):
-    """``(files, labels, report)`` of a class-per-folder tree, each image checked with Pillow."""
-    from PIL import Image
+ON_ERROR = ("skip", "raise")
+SHOWN_SKIPPED = 5  # unreadable files named in a message; the count covers all
 
-    if on_error not in ("skip", "raise"):
+
+def check_on_error(on_error):
+    """Refuse an ``on_error`` other than "skip" or "raise", naming it."""
+    if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
+
+
+def class_folders(path):
+    """The sorted class sub-folder names of ``path`` (an error naming ``path`` when it is no folder)."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"Image folder {path} does not exist")
-    present = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
-    if class_names is None:
-        class_names = present
-    class_names = list(class_names)
+    return sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
+
+
+def image_problem(path):
+    """Why ``tf.io.decode_image`` (the pipeline's decoder) cannot read the image
+    file ``path`` (truncated, corrupt, not an image), or None when it can."""
+    import tensorflow as tf
+
+    try:
+        with open(path, "rb") as handle:
+            contents = handle.read()
+        tf.io.decode_image(contents, expand_animations=False)
+    except OSError as error:
+        return f"{type(error).__name__}: {error.strerror or error}"
+    except (tf.errors.OpError, ValueError) as error:
+        return "truncated or corrupt: " + _pillow_reason(path, getattr(error, "message", str(error)))
+    return None
+
+
+def _pillow_reason(path, decoder_message):
+    """Pillow's account of a file TensorFlow cannot decode (clearer), else the decoder's own."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as error:  # Pillow raises many types for bad files
+        return f"{type(error).__name__}: {error}"
+    return decoder_message.split("}}")[-1].split(" [Op:")[0].strip()
+
+
+def _image_files(folder, extensions):
+    for root, _, names in sorted(os.walk(folder)):
+        for fname in sorted(names):
+            if fname.lower().endswith(extensions):
+                yield os.path.join(root, fname)
+
+
+def scan_folder(path, *, class_names=None, on_error="skip", extensions=IMAGE_EXTENSIONS):
+    """``(files, labels, report)`` of a class-per-folder tree, each image decoded
+    once (``image_problem``). Unreadable files are skipped and listed in the
+    report, or with ``on_error="raise"`` a ``CorruptImageError`` names them all."""
+    check_on_error(on_error)
+    path = os.fspath(path)
+    class_names = list(class_folders(path) if class_names is None else class_names)
     if not class_names:
         raise ValueError(f"{path} has no class sub-folders (expected {path}/<class>/<image files>)")
     files, labels, skipped = [], [], []
@@ -65,24 +114,51 @@ def scan_folder(path, *, class_names=None, on_error="skip", extensions=IMAGE_EXT
         folder = os.path.join(path, name)
         if not os.path.isdir(folder):
             continue
-        for root, _, names in sorted(os.walk(folder)):
-            for fname in sorted(names):
-                full = os.path.join(root, fname)
-                if not fname.lower().endswith(extensions):
-                    continue
-                try:
-                    with Image.open(full) as im:
-                        im.load()
-                except Exception as error:  # PIL raises many types for bad files
-                    reason = f"{type(error).__name__}: {error}"
-                    if on_error == "raise":
-                        raise CorruptImageError(f"Cannot read image {full}: {reason}") from error
-                    skipped.append((full, reason))
-                    continue
-                files.append(full)
-                labels.append(label)
-                counts[name] += 1
-    return files, np.asarray(labels, np.int32), FolderReport(path, class_names, counts, skipped)
+        for full in _image_files(folder, extensions):
+            problem = image_problem(full)
+            if problem:
+                skipped.append((full, problem))
+                continue
+            files.append(full)
+            labels.append(label)
+            counts[name] += 1
+    report = FolderReport(path, class_names, counts, skipped)
+    if skipped and on_error == "raise":
+        raise CorruptImageError(skipped_summary([report], strict=True))
+    return files, np.asarray(labels, np.int32), report
+
+
+def _unique_skipped(reports):
+    seen = {}
+    for report in reports:
+        for file, reason in getattr(report, "skipped", None) or ():
+            seen.setdefault(file, reason)
+    return list(seen.items())
+
+
+def skipped_summary(reports, *, strict=False):
+    """One line naming how many images the folder ``reports`` skipped and the
+    first few (file: reason), or None when none was skipped. ``strict``: phrased
+    as the error of ``on_error="raise"`` rather than as a warning."""
+    skipped = _unique_skipped(reports)
+    if not skipped:
+        return None
+    shown = "; ".join(f"{file} ({reason})" for file, reason in skipped[:SHOWN_SKIPPED])
+    more = f"; and {len(skipped) - SHOWN_SKIPPED} more" if len(skipped) > SHOWN_SKIPPED else ""
+    if strict:
+        return (f"{len(skipped)} unreadable image file(s): {shown}{more}. Remove or replace them, "
+                "or let them be skipped (on_error='skip'; kcc without --strict)")
+    return (f"skipped {len(skipped)} unreadable image file(s): {shown}{more} "
+            "(--strict / on_error='raise' stops instead)")
+
+
+def skipped_record(reports, limit=20):
+    """What a run records about unreadable images its folders skipped: ``{"count",
+    "files": [{"file", "reason"}, ...]}`` (the first ``limit``), or None."""
+    skipped = _unique_skipped(reports)
+    if not skipped:
+        return None
+    return {"count": len(skipped), "files": [{"file": f, "reason": r} for f, r in skipped[:limit]]}
 
 
 def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, on_error="skip", shuffle=False, seed=None):
@@ -92,7 +168,8 @@ def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, o
     of mixed sizes; the pipeline can also do it); ``color_mode`` is
     ``"grayscale"``, ``"rgb"`` or ``"rgba"`` (images are converted to it);
     ``class_names`` fixes the classes and their order (default: sorted folder
-    names); ``on_error`` ``"skip"`` or ``"raise"`` for unreadable files;
+    names); ``on_error`` ``"skip"`` (listed in ``report``) or ``"raise"``
+    (``CorruptImageError`` naming them) for unreadable, truncated or corrupt files;
     ``shuffle`` shuffles the file order once (with ``seed``).
 
     The dataset carries ``class_names`` and ``report`` (a ``FolderReport``) as
@@ -135,12 +212,24 @@ SPLITS = ("train", "validation", "test")
 
 @dataclasses.dataclass
 class FolderSplit:
-    """One split of an image-folder dataset: the dataset, its class names and
-    where it came from (``source``, for the run's record)."""
+    """One split of an image-folder dataset: the dataset, its class names,
+    where it came from (``source``, for the run's record) and the ``FolderReport``
+    of the folder it was read from (what was skipped)."""
 
     dataset: object
     class_names: list
     source: str
+    report: FolderReport = None
+
+
+def image_folder_problem(path):
+    """Why ``path``, an existing directory, is not an image-folder dataset (no
+    class sub-folder of its train folder holds an image file), or None."""
+    train = folder_roots(path)["train"]
+    for name in class_folders(train):
+        if next(_image_files(os.path.join(train, name), IMAGE_EXTENSIONS), None):
+            return None
+    return f"{train} has no class sub-folders holding image files ({', '.join(IMAGE_EXTENSIONS)})"
 
 
 def is_image_folder(path):
@@ -179,16 +268,21 @@ def folder_split(path, split, *, validation_split=0.2, seed=0, color_mode="rgb",
     files in a shuffled order fixed by ``seed``, and "train" the rest, as Keras'
     ``image_dataset_from_directory(validation_split=, subset=, seed=)`` splits.
     Without a test folder, "test" is the validation split. Class names always
-    come from the train folder, so labels mean the same in every split."""
+    come from the train folder, so labels mean the same in every split.
+    ``on_error``: unreadable images are skipped ("skip", listed in the split's
+    ``report``) or raise a ``CorruptImageError`` naming them ("raise")."""
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r} of image folder {path}; expected one of {SPLITS}")
+    check_on_error(on_error)
     roots = folder_roots(path)
-    class_names = scan_folder(roots["train"], on_error=on_error)[2].class_names
+    class_names = class_folders(roots["train"])
+    if not class_names:
+        raise ValueError(f"{roots['train']} has no class sub-folders (expected {roots['train']}/<class>/<image files>)")
     if split in roots:
         if split == "train" and "validation" not in roots and validation_split:
             return _split_part(roots["train"], "train", validation_split, seed, color_mode, class_names, on_error)
         ds = image_folder(roots[split], color_mode=color_mode, class_names=class_names, on_error=on_error)
-        return FolderSplit(ds, class_names, roots[split])
+        return FolderSplit(ds, class_names, roots[split], ds.report)
     if "validation" in roots:
         return folder_split(path, "validation", color_mode=color_mode, on_error=on_error)
     if not validation_split:
@@ -207,5 +301,6 @@ def _split_part(root, part, validation_split, seed, color_mode, class_names, on_
         raise ValueError(f"validation_split {validation_split} of the {total} images of {root} leaves no "
                          f"{'validation' if held_out < 1 else 'training'} image")
     subset = ds.skip(total - held_out) if part == "validation" else ds.take(total - held_out)
+    subset.class_names, subset.report = ds.class_names, ds.report
     share = f"{held_out} of {total}" if part == "validation" else f"{total - held_out} of {total}"
-    return FolderSplit(subset, class_names, f"{root} ({part}: {share} images, seed {seed})")
+    return FolderSplit(subset, class_names, f"{root} ({part}: {share} images, seed {seed})", ds.report)

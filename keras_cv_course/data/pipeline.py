@@ -102,7 +102,10 @@ def pipeline(
     """Turn a dataset of ``(image, target)`` into batches ready for ``model.fit``.
 
     ds: ``tf.data.Dataset`` of ``(image, target)``: uint8 (H, W) or (H, W, C)
-        images, or encoded image strings (decoded here). The target is one of
+        images, or encoded image strings (decoded here). Images of another
+        dtype must hold pixel values in 0..255 (rounded to uint8): NaN/inf,
+        values outside 0..255 and floats scaled to [0, 1] raise ``PixelValueError``
+        (``check_pixel_values``; preprocessing is the pipeline's job). The target is one of
         (see the module docstring): a scalar class id (int32 out); a vector
         (C,) such as one-hot or multi-hot labels (float32 out, as given); an
         integer mask (H, W) or (H, W, 1) of the image's size (int32
@@ -181,6 +184,8 @@ def pipeline(
         num_classes = model_facts.get("num_classes")
 
     image_spec, label_spec = _element_spec(ds)
+    if image_spec.dtype != tf.uint8 and (image_spec.dtype.is_floating or image_spec.dtype.is_integer):
+        check_pixel_values(ds)
     kind = _target_kind(image_spec, label_spec, num_classes, max_boxes)
     spatial = kind in ("mask", "boxes")
     _check_target_args(kind, bounding_box_format, max_boxes, mask_fill)
@@ -227,7 +232,7 @@ def pipeline(
         if image.shape.rank == 2:
             image = image[..., None]
         if image.dtype != tf.uint8:
-            image = tf.cast(tf.clip_by_value(tf.round(tf.cast(image, tf.float32)), 0, 255), tf.uint8)
+            image = _pixels_to_uint8(image)
         image = _convert_channels(image, channels)
         label = _ingest_target(kind, label, image, box_args)
         if resize_to is not None and tuple(image.shape[:2]) != tuple(resize_to):
@@ -274,6 +279,48 @@ def pipeline(
     else:
         out = out.map(finish, num_parallel_calls=AUTOTUNE, deterministic=seed is not None or not training)
     return out.prefetch(AUTOTUNE)
+
+
+PIXEL_SCAN_IMAGES = 10_000  # images of a non-uint8 dataset whose pixel values are checked up front
+
+
+def check_pixel_values(ds, limit=None):
+    """Refuse a dataset of non-uint8 images that are not 0..255 pixel values:
+    NaN/inf (naming how many images hold them), values outside 0..255, floats
+    scaled to [0, 1] (``datasets.pixel_problem``), judged on its first ``limit``
+    (default ``PIXEL_SCAN_IMAGES``) images; every later image is checked as it
+    is read (``_pixels_to_uint8``)."""
+    from keras_cv_course.data.datasets import PixelValueError, pixel_problem
+
+    limit = limit or PIXEL_SCAN_IMAGES
+    dtype = ds.element_spec[0].dtype
+
+    def stats(image, label):
+        finite = tf.reduce_all(tf.math.is_finite(image)) if dtype.is_floating else tf.constant(True)
+        return finite, tf.cast(tf.reduce_min(image), tf.float64), tf.cast(tf.reduce_max(image), tf.float64)
+
+    parts = list(ds.take(limit).map(stats, num_parallel_calls=AUTOTUNE).batch(4096).as_numpy_iterator())
+    if not parts:
+        return
+    finite, low, high = (np.concatenate(column) for column in zip(*parts))
+    nonfinite = np.flatnonzero(~finite)
+    bounds = (None, None) if len(nonfinite) else (float(low.min()), float(high.max()))
+    problem = pixel_problem(dtype.as_numpy_dtype, len(finite), nonfinite, *bounds)
+    if problem:
+        scope = f"the first {len(finite):,} images" if len(finite) == limit else "the images"
+        raise PixelValueError(f"pipeline: {scope} of the dataset ({dtype.name}): {problem}")
+
+
+def _pixels_to_uint8(image):
+    """Non-uint8 pixel values to uint8 (rounded); an image with NaN/inf or
+    values outside 0..255 fails when read, naming its smallest and largest value."""
+    values = tf.cast(image, tf.float32)
+    low, high = tf.reduce_min(values), tf.reduce_max(values)
+    valid = tf.reduce_all(tf.math.is_finite(values)) & (low >= 0) & (high <= 255)
+    check = tf.debugging.Assert(valid, ["Images must hold finite pixel values in 0..255; an image has "
+                                        "smallest, largest value:", low, high], summarize=4)
+    with tf.control_dependencies([check]):
+        return tf.cast(tf.round(values), tf.uint8)
 
 
 def _convert_channels(image, channels):

@@ -4,7 +4,9 @@ One place handles: input tensor / input shape resolution and validation, the
 ``include_top`` / ``pooling`` / ``classes`` / ``classifier_activation`` options,
 and weight loading (named weights such as ``"imagenet"`` fetched through
 ``keras.utils.get_file``, or a weight file path, checked layer by layer before
-it is loaded).
+it is loaded). A known weight name always means the named weights (a file or
+folder of that name in the working directory does not take their place); a path
+is anything else. ``weights_sha256`` checks the file loaded against a digest.
 """
 
 import dataclasses
@@ -13,6 +15,7 @@ import os
 import keras
 from keras import layers
 
+from keras_cv_course import _files
 from keras_cv_course.models import weight_files
 
 
@@ -156,14 +159,24 @@ def check_top_options(*, model_name, include_top, weights, weight_spec, classes,
             )
 
 
+WEIGHT_FILE_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
 def lookup_weight_spec(model_name, weights, available):
-    """The ``WeightSpec`` named by ``weights``, None for None or a file path."""
-    if weights is None:
+    """The ``WeightSpec`` named by ``weights``, None for None or a file path.
+
+    A name of ``available`` means those weights even where a file or folder of
+    that name exists; a ``PathLike``, a string with a directory separator or a
+    weight-file suffix (never part of a weight name), or an existing file that
+    is no weight name is a path (checked when loaded)."""
+    if weights is None or isinstance(weights, os.PathLike):
         return None
-    if isinstance(weights, os.PathLike) or (isinstance(weights, str) and os.path.exists(weights)):
+    if isinstance(weights, str) and _files.looks_like_path(weights, WEIGHT_FILE_SUFFIXES):
         return None
     if isinstance(weights, str) and weights in available:
         return available[weights]
+    if isinstance(weights, str) and os.path.exists(weights):
+        return None
     names = ", ".join(repr(n) for n in available) or "none"
     raise ValueError(
         f"weights={weights!r} for {model_name!r} is neither a file nor a known weight name. "
@@ -188,14 +201,30 @@ def classifier(x, *, classes, classifier_activation, dropout=0.0, name="predicti
     return layers.Dense(classes, activation=classifier_activation, name=name)(x)
 
 
-def finish_model(inputs, outputs, *, name, weights, weight_spec, include_top):
-    """Build the ``keras.Model`` and load ``weights`` (a name or a file)."""
+def finish_model(inputs, outputs, *, name, weights, weight_spec, include_top, weights_sha256=None):
+    """Build the ``keras.Model`` and load ``weights`` (a name or a file), the
+    file first checked against ``weights_sha256`` when given."""
     model = keras.Model(inputs, outputs, name=name)
     if weight_spec is not None:
-        weight_files.load_checked(model, weight_spec.fetch(name, include_top))
+        weight_files.load_checked(model, weight_spec.fetch(name, include_top), sha256=weights_sha256)
     elif weights is not None:
-        weight_files.load_checked(model, os.fspath(weights))
+        weight_files.load_checked(model, os.fspath(weights), sha256=weights_sha256)
     return model
+
+
+def check_weights_sha256(weights, weights_sha256):
+    """``weights_sha256`` as a lowercase digest (None stays None); refused when
+    malformed or when no weights are loaded."""
+    if weights_sha256 is None:
+        return None
+    try:
+        digest = _files.parse_sha256(weights_sha256)
+    except ValueError as error:
+        raise ValueError(f"weights_sha256: {error}") from None
+    if weights is None:
+        raise ValueError("weights_sha256 checks the weight file loaded, but weights=None loads none; "
+                         "pass weights=<name or path> with it")
+    return digest
 
 
 KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -230,7 +259,7 @@ def prepare(
     Returns ``(image_tensor, model_inputs, weight_spec)``; ``weight_spec`` is the
     named weights requested (None for no weights or a weight file path).
     """
-    available_weights = available_weights or {}
+    available_weights = {} if available_weights is None else available_weights  # a lazy mapping stays unread
     weight_spec = lookup_weight_spec(model_name, weights, available_weights)
     check_top_options(
         model_name=model_name,
@@ -295,17 +324,20 @@ class Request:
     image: object
     inputs: object
     weight_spec: object
+    weights_sha256: str = None
 
     @classmethod
-    def resolve(cls, name, rules, available_weights=None, **args):
-        """Validate ``args`` (the keras.applications arguments) against ``rules``."""
+    def resolve(cls, name, rules, available_weights=None, weights_sha256=None, **args):
+        """Validate ``args`` (the keras.applications arguments) and
+        ``weights_sha256`` against ``rules``."""
+        digest = check_weights_sha256(args["weights"], weights_sha256)
         image, inputs, spec = prepare(
             name, **{k: args[k] for k in APPLICATION_ARGS[:-1]}, default_size=rules.default_size,
             min_size=rules.min_size, available_weights=available_weights, channels=rules.channels,
             require_flatten=rules.require_flatten,
         )
         return cls(name, args["include_top"], args["weights"], args["pooling"], args["classes"],
-                   args["classifier_activation"], image, inputs, spec)
+                   args["classifier_activation"], image, inputs, spec, digest)
 
     def tail(self, features, head):
         """keras.applications' tail: ``head(features)`` with the top, else the
@@ -324,7 +356,7 @@ class Request:
     def finish(self, outputs):
         """The ``keras.Model`` with the requested weights loaded."""
         return finish_model(self.inputs, outputs, name=self.name, weights=self.weights, weight_spec=self.weight_spec,
-                            include_top=self.include_top)
+                            include_top=self.include_top, weights_sha256=self.weights_sha256)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -382,19 +414,20 @@ class Row:
 
 
 def public_builder(row, generic):
-    """The public builder of ``row``: the keras.applications signature plus the
-    row's ``user_options``; any other keyword is refused by name."""
+    """The public builder of ``row``: the keras.applications signature, the
+    row's ``user_options`` and ``weights_sha256`` (the digest the weight file
+    loaded must have); any other keyword is refused by name."""
     def builder(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                classes=row.classes, classifier_activation="softmax", name=None, **options):
+                classes=row.classes, classifier_activation="softmax", name=None, *, weights_sha256=None, **options):
         unknown = sorted(set(options) - set(row.user_options))
         if unknown:
-            raise TypeError(f"{row.public}() got unexpected keyword arguments {unknown}; "
-                            f"its options are {sorted(row.user_options)}")
+            accepted = ", ".join([*APPLICATION_ARGS, *row.user_options, "weights_sha256"])
+            raise TypeError(f"{row.public}() got unexpected keyword arguments {unknown}; it accepts {accepted}")
         chosen = {**row.user_options, **options}
         request = Request.resolve(
             name or row.model_name(chosen), row.input_rules(chosen), row.available_weights(chosen),
-            include_top=include_top, weights=weights, input_tensor=input_tensor, input_shape=input_shape,
-            pooling=pooling, classes=classes, classifier_activation=classifier_activation,
+            weights_sha256=weights_sha256, include_top=include_top, weights=weights, input_tensor=input_tensor,
+            input_shape=input_shape, pooling=pooling, classes=classes, classifier_activation=classifier_activation,
         )
         return generic(request, **row.options, **chosen)
 
@@ -407,7 +440,8 @@ def public_builder(row, generic):
 
 def _signature(row):
     """The keras.applications signature with the row's defaults, then its user
-    options as keyword-only parameters (what ``help()`` and IDEs show)."""
+    options and ``weights_sha256`` as keyword-only parameters (what ``help()``
+    and IDEs show)."""
     import inspect
 
     defaults = dict(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -416,6 +450,7 @@ def _signature(row):
     parameters = [inspect.Parameter(arg, keyword, default=defaults[arg]) for arg in APPLICATION_ARGS]
     parameters += [inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=value)
                    for option, value in row.user_options.items()]
+    parameters.append(inspect.Parameter("weights_sha256", inspect.Parameter.KEYWORD_ONLY, default=None))
     return inspect.Signature(parameters)
 
 

@@ -139,9 +139,10 @@ def model_info(name):
     return info
 
 
-def get_model(name, **kwargs):
+def get_model(name, /, **kwargs):
     """Build the registered model ``name``; ``kwargs`` go to its builder
-    (the keras.applications signature: include_top, weights, input_shape, ...)."""
+    (the keras.applications signature: include_top, weights, input_shape, ...,
+    ``name=`` included, which names the built model)."""
     info = model_info(name)
     return info.builder(**{**info.kwargs, **kwargs})
 

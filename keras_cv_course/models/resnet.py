@@ -316,13 +316,16 @@ def _doc(row, arch):
 def _signature(row, builder, leading=()):
     """``builder``'s signature with ``row``'s ``leading`` options first and by
     position, the others after ``name`` (positional there too, as ``CIFARResNet``
-    and ``WideResNet`` always had)."""
+    and ``WideResNet`` always had), then the keyword-only ``weights_sha256``."""
     P = inspect.Parameter
-    application = [p for p in inspect.signature(builder).parameters.values() if p.kind == P.POSITIONAL_OR_KEYWORD]
+    parameters = inspect.signature(builder).parameters.values()
+    application = [p for p in parameters if p.kind == P.POSITIONAL_OR_KEYWORD]
+    generic = [p for p in parameters if p.kind == P.KEYWORD_ONLY and p.name not in row.user_options]
     after_name = P.POSITIONAL_OR_KEYWORD if leading else P.KEYWORD_ONLY
     return inspect.Signature(
         [P(key, P.POSITIONAL_OR_KEYWORD, default=row.user_options[key]) for key in leading] + application
         + [P(key, after_name, default=value) for key, value in row.user_options.items() if key not in leading]
+        + generic
     )
 
 

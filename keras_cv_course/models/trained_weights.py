@@ -11,18 +11,24 @@ input preprocessing, the measured test accuracy and the command that reproduced
 it. ``weight_specs(model)`` turns the entries of ``model`` into the
 ``WeightSpec`` objects builders take (``get_model("lenet5",
 weights="fashion_mnist")``), read when first looked into (never at import);
-fetching a file verifies its sha256.
+fetching a file verifies its sha256. A truncated manifest is an error naming it;
+an entry that cannot be used (no ``file``, say) is listed but refused, naming
+the entry, what is wrong and the manifest, only when its weights are asked for,
+so it breaks no command that does not need it.
 """
 
 import collections.abc
 import dataclasses
-import hashlib
-import json
 import os
 
+from keras_cv_course import _files
+from keras_cv_course._files import sha256_of  # noqa: F401 - the manifest's digest, used by training.export
 from keras_cv_course.models._common import WeightSpec, WeightsUnavailableError
 
 MANIFEST = "manifest.json"
+REQUIRED_KEYS = ("name", "model", "file", "sha256")
+RESTORE_ADVICE = ("Restore it (git checkout weights/manifest.json) or set KCC_WEIGHTS_DIR to a folder with a good "
+                  "manifest.json.")
 
 
 def weights_dir():
@@ -34,24 +40,53 @@ def weights_dir():
     return os.path.join(os.path.dirname(package_dir), "weights")
 
 
+def manifest_path(directory=None):
+    """Where the manifest is: ``directory`` (default ``weights_dir()``)/manifest.json."""
+    return os.path.join(directory or weights_dir(), MANIFEST)
+
+
 def read_manifest(directory=None):
-    """The manifest as a dict (``{"weights": [...]}``); empty when there is none."""
-    path = os.path.join(directory or weights_dir(), MANIFEST)
+    """The manifest as a dict (``{"weights": [...]}``); empty when there is none.
+    A truncated or corrupt file is a ``CorruptFileError`` naming it."""
+    path = manifest_path(directory)
     if not os.path.exists(path):
         return {"weights": []}
-    with open(path) as handle:
-        return json.load(handle)
+    manifest = _files.read_json(path, advice=RESTORE_ADVICE)
+    if not isinstance(manifest.get("weights", []), list):
+        raise _files.CorruptFileError(f"{path} is corrupt: its 'weights' must be a list of entries, not "
+                                      f"{type(manifest['weights']).__name__}. {RESTORE_ADVICE}")
+    return manifest
 
 
-def sha256_of(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+class ManifestError(ValueError):
+    """A manifest entry cannot be used: a key is missing or has a wrong value."""
 
 
-class WeightHashMismatchError(ValueError):
+def entry_problem(entry):
+    """What makes a manifest entry unusable, as the end of a sentence ("has no
+    'file'"), or None for a usable entry."""
+    missing = [key for key in REQUIRED_KEYS if key not in entry]
+    if missing:
+        return "has no " + " and no ".join(repr(key) for key in missing)
+    for key in REQUIRED_KEYS:
+        if not isinstance(entry[key], str) or not entry[key]:
+            return f"has {key} {entry[key]!r} where a non-empty string is expected"
+    if _files.looks_like_path(entry["file"], suffixes=()):
+        return f"has file {entry['file']!r}, which is not a file name inside the weights folder"
+    try:
+        _files.parse_sha256(entry["sha256"])
+    except ValueError:
+        return f"has sha256 {entry['sha256']!r}, which is not a sha256 digest (64 hexadecimal characters)"
+    classes, shape = entry.get("classes", 10), entry.get("input_shape")
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+        return f"has classes {classes!r} where a positive integer is expected"
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 3
+                                  and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)):
+        return f"has input_shape {shape!r} where [height, width, channels] is expected"
+    return None
+
+
+class WeightHashMismatchError(_files.HashMismatchError):
     """A weight file's sha256 differs from the manifest's."""
 
 
@@ -90,47 +125,75 @@ def weight_specs(model_name, directory=None):
 
 class ManifestWeights(collections.abc.Mapping):
     """The ``WeightSpec``s of one model in the manifest, read at first use
-    (from ``directory``, else ``weights_dir()`` at that time) and kept."""
+    (from ``directory``, else ``weights_dir()`` at that time) and kept. The
+    names of unusable entries are listed too; looking one up raises its
+    ``ManifestError``."""
 
     def __init__(self, model_name, directory=None):
         self.model_name, self.directory = model_name, directory
         self._read = {}
 
-    def _specs(self):
+    def _entries(self):
         directory = self.directory or weights_dir()
         if directory not in self._read:
-            self._read[directory] = read_weight_specs(self.model_name, directory)
+            self._read[directory] = read_weight_entries(self.model_name, directory)
         return self._read[directory]
 
     def __getitem__(self, name):
-        return self._specs()[name]
+        specs, problems = self._entries()
+        if name in problems:
+            raise ManifestError(problems[name])
+        return specs[name]
+
+    def _names(self):
+        specs, problems = self._entries()
+        return [*specs, *(name for name in problems if name not in specs and not name.startswith("#"))]
 
     def __iter__(self):
-        return iter(self._specs())
+        return iter(self._names())
 
     def __len__(self):
-        return len(self._specs())
+        return len(self._names())
 
     def __repr__(self):
         return f"ManifestWeights({self.model_name!r})"
 
 
 def read_weight_specs(model_name, directory=None):
-    """``{weights name: WeightSpec}`` of ``model_name``, read from the manifest now."""
-    specs = {}
-    for entry in read_manifest(directory).get("weights", []):
-        if entry.get("model") != model_name:
+    """``{weights name: WeightSpec}`` of ``model_name``'s usable entries, read from the manifest now."""
+    return read_weight_entries(model_name, directory)[0]
+
+
+def read_weight_entries(model_name, directory=None):
+    """``(specs, problems)`` of ``model_name``'s manifest entries, read now:
+    ``{weights name: WeightSpec}`` of the usable ones and ``{weights name:
+    message}`` of the others (an entry without a name is keyed by its position,
+    ``"#3"``). The message names the entry, what is wrong and the manifest."""
+    path = manifest_path(directory)
+    specs, problems = {}, {}
+    for index, entry in enumerate(read_manifest(directory).get("weights", [])):
+        if not isinstance(entry, dict) or entry.get("model") != model_name:
             continue
-        specs[entry["name"]] = WeightSpec(
-            entry["name"],
-            LocalFile(entry["file"], entry["sha256"]),
-            None,
-            classes=int(entry.get("classes", 10)),
-            preprocessing=entry.get("preprocessing", "unit"),
-            input_size=int(entry["input_shape"][0]) if entry.get("input_shape") else None,
-            dataset=entry.get("dataset", entry["name"]),
-        )
-    return specs
+        name = entry.get("name") if isinstance(entry.get("name"), str) else f"#{index}"
+        problem = entry_problem(entry)
+        if problem is None:
+            specs[name] = _weight_spec(entry)
+        else:
+            problems[name] = (f"The {name!r} weights of {model_name!r} (entry #{index} of {path}) cannot be used: "
+                              f"the entry {problem}. {RESTORE_ADVICE}")
+    return specs, problems
+
+
+def _weight_spec(entry):
+    return WeightSpec(
+        entry["name"],
+        LocalFile(entry["file"], entry["sha256"]),
+        None,
+        classes=int(entry.get("classes", 10)),
+        preprocessing=entry.get("preprocessing", "unit"),
+        input_size=int(entry["input_shape"][0]) if entry.get("input_shape") and entry.get("fixed_size", True) else None,
+        dataset=entry.get("dataset", entry["name"]),
+    )
 
 
 def manifest_entry(model_name, name):

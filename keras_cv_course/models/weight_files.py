@@ -12,17 +12,25 @@ import re
 
 import h5py
 
+from keras_cv_course import _files
+
 
 class WeightFileMismatchError(ValueError):
     """A weight file does not fit the model it is loaded into."""
 
 
-def load_checked(model, path):
-    """Load the weight file at ``path`` into ``model`` after checking it fits."""
+def load_checked(model, path, sha256=None):
+    """Load the weight file at ``path`` into ``model`` after checking it fits
+    (and, with ``sha256``, that it has that digest)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"Weight file not found: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"Weight path {path!r} is a directory, not a weight file (.weights.h5, .h5/.hdf5 or .keras)")
+    if sha256 is not None:
+        _files.check_sha256(path, sha256)
     if path.endswith(".keras"):
+        _files.check_keras_archive(path)
         model.load_weights(path)
         return model
     if not (path.endswith(".h5") or path.endswith(".hdf5")):

@@ -7,11 +7,15 @@ progress report.
 2. atomically replaces ``state.json`` — the commit point — which names that
    checkpoint, the last completed epoch and every history row so far,
 3. rewrites ``history.csv`` from those rows, refreshes ``last.keras`` and, when the
-   monitored value improved, ``best.keras``, and deletes the older checkpoint.
+   monitored value improved, ``best.keras``, and deletes the older checkpoint
+   (``finish_commit``).
 A process killed at any instant (SIGKILL included) leaves ``state.json`` naming a
 complete checkpoint whose history has exactly the epochs it trained, so
 ``fit(..., resume=True)`` restarts after the last completed epoch: no epoch is
-lost or repeated. ``history.csv`` is re-derived from ``state.json`` on resume.
+lost or repeated. Step 3 is derived from ``state.json`` and redone on resume
+(``finish_commit``), so a kill between the commit and its copies leaves no stale
+``last.keras``/``best.keras``; a Ctrl-C during steps 1-3 waits for them to end
+(``ctrl_c_deferred``), so an interrupted run's files all match its last commit.
 
 Only the chief worker writes the run directory (``write=False`` on the others,
 which save to a scratch folder because saving is a collective operation).
@@ -23,12 +27,15 @@ logged even where the ``tensorboard`` package (which Keras's callback needs) is
 not installed; ``tensorboard --logdir RUN_DIR/logs`` reads them.
 """
 
+import contextlib
 import csv
 import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 
 import keras
@@ -84,12 +91,15 @@ def inside_run_dir(run_dir, relative):
 
 
 def read_state(run_dir):
-    """The resume state of ``run_dir`` (dict), or None when there is none."""
+    """The resume state of ``run_dir`` (dict), or None when there is none; a
+    truncated or corrupt state.json is a ``CorruptFileError`` naming it and
+    saying what to do (``runs.read_record``)."""
+    from keras_cv_course.runs import read_record
+
     path = os.path.join(run_dir, STATE_FILE)
     if not os.path.exists(path):
         return None
-    with open(path) as handle:
-        return json.load(handle)
+    return read_record(path)
 
 
 def _learning_rate(model):
@@ -195,6 +205,10 @@ class RunCheckpoint(keras.callbacks.Callback):
             os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
+        with ctrl_c_deferred():  # the checkpoint, its commit and the copies complete together
+            self._save_and_commit(epoch, logs)
+
+    def _save_and_commit(self, epoch, logs):
         logs = dict(logs or {})
         row = {"epoch": int(epoch)}
         lr = _learning_rate(self.model)
@@ -218,7 +232,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             return
         relative = os.path.join("checkpoints", f"epoch_{epoch:04d}.keras")
         self.model.save(os.path.join(self.run_dir, relative))
-        previous, self.checkpoint = self.checkpoint, relative
+        self.checkpoint = relative
         state = {
             **self.extra_state,
             "epoch": int(epoch),
@@ -229,16 +243,59 @@ class RunCheckpoint(keras.callbacks.Callback):
             "history": self.rows,
         }
         atomic_write_text(os.path.join(self.run_dir, STATE_FILE), json.dumps(state, indent=1))
-        # Everything below is derived from state.json and redone on resume.
-        write_history_csv(os.path.join(self.run_dir, "history.csv"), self.rows)
-        _atomic_copy(os.path.join(self.run_dir, relative), os.path.join(self.run_dir, "last.keras"))
-        if improved:
-            _atomic_copy(os.path.join(self.run_dir, relative), os.path.join(self.run_dir, "best.keras"))
-        if previous and previous != relative:
-            try:
-                os.remove(inside_run_dir(self.run_dir, previous))
-            except FileNotFoundError:
-                pass
+        finish_commit(self.run_dir, state)
+
+
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block and raise its
+    ``KeyboardInterrupt`` when the block ends. Only in the main thread with
+    Python's own SIGINT handler installed; elsewhere the block runs as is."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+DERIVED_FILES = ("history.csv", "last.keras", "best.keras")
+
+
+def finish_commit(run_dir, state):
+    """Make the files derived from a committed ``state`` match it: ``history.csv``
+    from its rows, ``last.keras`` (and ``best.keras`` when the committed epoch
+    was the best) copied from its checkpoint, every other checkpoint and the
+    temporary files of interrupted writes removed. Idempotent: run after each
+    commit and again on resume, where it finishes a commit that a kill cut short
+    (``last.keras`` one epoch old, ``best.keras`` missing its last improvement)."""
+    checkpoint = inside_run_dir(run_dir, state["checkpoint"])
+    write_history_csv(os.path.join(run_dir, "history.csv"), state.get("history", []))
+    _atomic_copy(checkpoint, os.path.join(run_dir, "last.keras"))
+    if state.get("best_epoch") is not None and state.get("best_epoch") == state.get("epoch"):
+        _atomic_copy(checkpoint, os.path.join(run_dir, "best.keras"))
+    _remove_leftovers(run_dir, keep=checkpoint)
+
+
+def _remove_leftovers(run_dir, keep):
+    """Checkpoints other than ``keep`` (an older epoch's, a half-written next one)
+    and ``NAME.tmpPID`` files of the atomic writes."""
+    folder = os.path.join(os.path.realpath(run_dir), "checkpoints")
+    stale = [os.path.join(folder, name) for name in (os.listdir(folder) if os.path.isdir(folder) else ())
+             if name.startswith("epoch_") and os.path.realpath(os.path.join(folder, name)) != keep]
+    stale += [os.path.join(run_dir, name) for name in os.listdir(run_dir)
+              if any(name.startswith(f"{derived}.tmp") for derived in (*DERIVED_FILES, STATE_FILE))]
+    for path in stale:
+        try:
+            os.remove(path)
+        except (FileNotFoundError, IsADirectoryError):
+            pass
 
 
 def _atomic_copy(source, target):

@@ -2,7 +2,8 @@
 
     kcc train                                   # LeNet-5 on Fashion-MNIST, report in runs/
     kcc train fashion_vgg --dataset fashion_mnist --epochs 12 --schedule onecycle --augment fashion
-    kcc train lenet5 --run-dir runs/x --resume  # continue a killed run
+    kcc train lenet5 --run-dir runs/x --resume  # continue a killed or interrupted run with its recorded options
+    kcc train lenet5 --run-dir runs/x --resume --epochs 20 --lr 1e-3  # ... changed from the next epoch on
     kcc train model.keras --dataset photos/train  # an image folder; photos/validation validates
     kcc train lenet5 --dataset photos --task binary --validation-split 0.2
     kcc evaluate runs/x --dataset fashion_mnist [--ten-crop]
@@ -12,24 +13,29 @@
 import json
 import os
 import shlex
+import sys
 
-from keras_cv_course.runs import load_run, read_image
+from keras_cv_course._files import check_sha256
+from keras_cv_course.runs import load_run, model_path, read_image, recorded_model
 
 DEFAULT_MODEL = "lenet5"
 DEFAULT_DATASET = "fashion_mnist"
 SAMPLE_DATASET = "fashion_mnist_sample"
+NEW_RUN = {"epochs": 12, "batch_size": 128, "optimizer": "adam", "schedule": "onecycle"}  # defaults of a new run
 
 
 def add_commands(subparsers):
-    from keras_cv_course.cli import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+    from keras_cv_course.cli import (fraction, non_negative_float, non_negative_int, positive_float, positive_int,
+                                     sha256_digest)
     from keras_cv_course.tasks import TASK_NAMES
     from keras_cv_course.training.fit import OPTIMIZERS
     from keras_cv_course.training.schedules import SCHEDULES
     from keras_cv_course.training.strategy import STRATEGIES
 
     train = subparsers.add_parser("train", help="train a registered model on a dataset and write a report")
-    train.add_argument("model", nargs="?", default=DEFAULT_MODEL,
-                       help=f"registered model name or a .keras file (default {DEFAULT_MODEL})")
+    train.add_argument("model", nargs="?", default=None,
+                       help=f"registered model name or a .keras file (default: the registered model --finetune-from "
+                            f"holds, else {DEFAULT_MODEL}); with --finetune-from it must name the model the file holds")
     train.add_argument("--dataset", default=None,
                        help=f"dataset name or image folder (one sub-folder per class; a sibling validation/ folder "
                             f"validates) (default {DEFAULT_DATASET} when its files are present, else {SAMPLE_DATASET})")
@@ -38,22 +44,29 @@ def add_commands(subparsers):
     train.add_argument("--validation-split", type=fraction, default=0.2,
                        help="share of an image folder held out for validation when no validation/ folder is beside it")
     train.add_argument("--data-dir", default=None, help="folder with the data (see keras_cv_course.data.load)")
-    train.add_argument("--epochs", type=positive_int, default=12)
-    train.add_argument("--batch-size", type=positive_int, default=128, help="per replica; global = this × replicas")
-    train.add_argument("--lr", type=positive_float, default=None, help="(peak) learning rate; default 3e-3 for adam/adamw, 0.1 for sgd")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--weight-decay", type=non_negative_float, default=None)
-    train.add_argument("--schedule", choices=SCHEDULES, default="onecycle")
-    train.add_argument("--augment", default=None, help="augmentation preset of keras_cv_course.data (alexnet, image_data_generator, cifar, fashion)")
+    resumed = " (with --resume: the run's, unless given)"
+    train.add_argument("--epochs", type=positive_int, default=None, help=f"default {NEW_RUN['epochs']}{resumed}")
+    train.add_argument("--batch-size", type=positive_int, default=None,
+                       help=f"per replica; global = this × replicas; default {NEW_RUN['batch_size']}{resumed}")
+    train.add_argument("--lr", type=positive_float, default=None,
+                       help=f"(peak) learning rate; default 3e-3 for adam/adamw, 0.1 for sgd{resumed}")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help=f"default {NEW_RUN['optimizer']}{resumed}")
+    train.add_argument("--weight-decay", type=non_negative_float, default=None, help=f"default: the optimizer's{resumed}")
+    train.add_argument("--schedule", choices=SCHEDULES, default=None, help=f"default {NEW_RUN['schedule']}{resumed}")
+    train.add_argument("--augment", default=None, help="augmentation preset of keras_cv_course.data (alexnet, "
+                                                       f"image_data_generator, cifar, fashion) or none; default none{resumed}")
     train.add_argument("--strategy", choices=STRATEGIES, default="auto")
     train.add_argument("--run-dir", default=None, help="default runs/MODEL-DATASET")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir after its last completed epoch")
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--finetune-from", default=None, help=".keras file or run directory to start from")
+    train.add_argument("--sha256", type=sha256_digest, default=None,
+                       help="the sha256 the --finetune-from file (else a .keras MODEL) must have; checked before training")
     train.add_argument("--freeze-until", default=None, help="freeze every layer before this one (e.g. block5_conv1)")
     train.add_argument("--progress-seconds", type=non_negative_float, default=10.0,
                        help="a progress line inside an epoch at most this often (0: per-epoch lines only)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_data_flags(train)
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="evaluate a run directory or model file on a dataset's test split")
@@ -64,6 +77,8 @@ def add_commands(subparsers):
     evaluate.add_argument("--ten-crop", action="store_true", help="average the predictions of ten crops (corners, centre, mirrored)")
     evaluate.add_argument("--batch-size", type=positive_int, default=256)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evaluate.add_argument("--sha256", type=sha256_digest, default=None, help="the sha256 the model file must have")
+    add_data_flags(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
     predict = subparsers.add_parser("predict", help="top-k classes (or labels above the threshold) of images")
@@ -72,7 +87,23 @@ def add_commands(subparsers):
     predict.add_argument("--top", type=positive_int, default=3)
     predict.add_argument("--dataset", default=None, help="dataset whose class names to print (default: the run's)")
     predict.add_argument("--out", default=None, help="segmentation: folder for the predicted masks (PNG, class ids)")
+    predict.add_argument("--sha256", type=sha256_digest, default=None,
+                         help="the sha256 the model file (or a registered model's weight file) must have")
     predict.set_defaults(func=run_predict)
+
+
+def add_data_flags(parser):
+    """``--strict`` and ``--no-download``, shared by ``kcc train`` and ``kcc evaluate``."""
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at unreadable images in an image folder, naming them "
+                             "(default: skip and report them)")
+    parser.add_argument("--no-download", action="store_true",
+                        help="never download a dataset; fail at once naming where its files are looked for")
+
+
+def data_options(args):
+    """The ``data.load`` / ``fit`` keywords of ``--strict`` and ``--no-download``."""
+    return {"download": not args.no_download, "on_error": "raise" if args.strict else "skip"}
 
 
 def default_dataset(data_dir=None):
@@ -88,9 +119,14 @@ def default_dataset(data_dir=None):
 
 
 def run_train(args):
+    from keras_cv_course.training.callbacks import read_state
     from keras_cv_course.training.fit import fit
 
-    dataset = args.dataset
+    from keras_cv_course import data
+
+    check_model_file_digest(args)
+    args.model = model_argument(args)
+    dataset = data.check_dataset(args.dataset)
     if dataset is None:
         dataset = default_dataset(args.data_dir)
         if dataset == SAMPLE_DATASET:
@@ -98,17 +134,58 @@ def run_train(args):
                   f"(2,000 train / 1,000 test images). Install dataset-fashion-mnist or pass --dataset/--data-dir for the full set.")
         else:
             print(f"training on the full {DEFAULT_DATASET} (no --dataset given)")
-    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 3e-3)
     run_dir = args.run_dir or os.path.join("runs", f"{_short_name(args.model)}-{_short_name(dataset)}")
+    plan = planned_options(args, resuming=args.resume and read_state(run_dir) is not None)
     result = fit(
-        args.model, dataset, task=args.task, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        learning_rate=lr, schedule=args.schedule, augment=args.augment, strategy=args.strategy, run_dir=run_dir,
-        resume=args.resume, seed=args.seed, weight_decay=args.weight_decay, finetune_from=args.finetune_from,
-        freeze_until=args.freeze_until, data_dir=args.data_dir, validation_split=args.validation_split,
-        verbose=not args.quiet, progress_seconds=args.progress_seconds,
-        command=train_command(args, dataset, lr, run_dir),
+        args.model, dataset, task=args.task, epochs=plan["epochs"], batch_size=plan["batch_size"],
+        optimizer=plan["optimizer"], learning_rate=plan["lr"], schedule=plan["schedule"], augment=args.augment,
+        strategy=args.strategy, run_dir=run_dir, resume=args.resume, seed=args.seed, weight_decay=args.weight_decay,
+        finetune_from=args.finetune_from, freeze_until=args.freeze_until, data_dir=args.data_dir,
+        validation_split=args.validation_split, verbose=not args.quiet, progress_seconds=args.progress_seconds,
+        command=train_command(args, dataset, plan, run_dir), **data_options(args),
     )
     return 0 if result.model is not None else 1
+
+
+class OptionError(ValueError):
+    """Options that do not go together."""
+
+
+def check_model_file_digest(args):
+    """``--sha256``: the file training starts from (``--finetune-from``, else a
+    .keras MODEL) must have that digest; checked before anything is written."""
+    if args.sha256 is None:
+        return
+    spec = args.finetune_from or (args.model if str(args.model).endswith(".keras") else None)
+    if spec is None:
+        raise OptionError(f"--sha256 checks the model file training starts from, but {args.model or DEFAULT_MODEL!r} "
+                         "is not a file: pass --finetune-from FILE or a .keras MODEL with it")
+    check_sha256(model_path(spec), args.sha256)
+
+
+def model_argument(args):
+    """MODEL as given; left out, the registered model the ``--finetune-from``
+    file holds (so the architecture that trains is the one the report names),
+    else ``DEFAULT_MODEL``."""
+    if args.model is not None or args.finetune_from is None:
+        return args.model or DEFAULT_MODEL
+    from keras_cv_course.models import list_models
+
+    held = recorded_model(args.finetune_from)
+    return held if held in list_models() else DEFAULT_MODEL
+
+
+def planned_options(args, *, resuming):
+    """``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` as given;
+    unset, the defaults of a new run (``NEW_RUN``; lr 0.1 for sgd, else 3e-3), or
+    None when resuming a run, so ``fit`` keeps the values it recorded."""
+    plan = {key: getattr(args, key) for key in ("epochs", "batch_size", "optimizer", "lr", "schedule")}
+    if resuming:
+        return plan
+    plan = {key: NEW_RUN.get(key) if value is None else value for key, value in plan.items()}
+    if plan["lr"] is None:
+        plan["lr"] = 0.1 if plan["optimizer"] == "sgd" else 3e-3
+    return plan
 
 
 def _short_name(spec):
@@ -121,19 +198,28 @@ def _short_name(spec):
     return os.path.splitext(base)[0] if base.endswith(".keras") else base
 
 
-def train_command(args, dataset, lr, run_dir):
-    """The ``kcc train`` command with every option spelled out (defaults resolved),
-    so it reproduces the run wherever the defaults change."""
-    parts = ["kcc", "train", args.model, "--dataset", dataset, "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size), "--lr", f"{lr:g}", "--optimizer", args.optimizer,
-             "--schedule", args.schedule, "--strategy", args.strategy, "--seed", str(args.seed), "--run-dir", run_dir]
+def train_command(args, dataset, plan, run_dir):
+    """The ``kcc train`` command with every option spelled out (``plan``: the
+    defaults of a new run resolved, see ``planned_options``), so it reproduces the
+    run wherever the defaults change; a resume spells out what it was given and
+    ends with ``--resume``."""
+    parts = ["kcc", "train", args.model, "--dataset", dataset]
+    for option, value in (("--epochs", plan["epochs"]), ("--batch-size", plan["batch_size"]),
+                          ("--lr", plan["lr"] if plan["lr"] is None else f"{plan['lr']:g}"),
+                          ("--optimizer", plan["optimizer"]), ("--schedule", plan["schedule"]),
+                          ("--strategy", args.strategy), ("--seed", args.seed), ("--run-dir", run_dir)):
+        if value is not None:
+            parts += [option, str(value)]
     if os.path.isdir(str(dataset)):
         parts += ["--validation-split", f"{args.validation_split:g}"]
     for option, value in (("--task", args.task), ("--augment", args.augment), ("--weight-decay", args.weight_decay),
                           ("--data-dir", args.data_dir), ("--finetune-from", args.finetune_from),
-                          ("--freeze-until", args.freeze_until)):
+                          ("--sha256", args.sha256), ("--freeze-until", args.freeze_until)):
         if value is not None:
             parts += [option, str(value)]
+    if args.resume:
+        parts.append("--resume")
+    parts += [flag for flag, given in (("--strict", args.strict), ("--no-download", args.no_download)) if given]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -159,7 +245,7 @@ def _dataset_class_names(loaded, dataset):
     if dataset and not data.is_image_folder(dataset):
         return list(data.info(dataset).class_names)
     if dataset:
-        return data.folder_split(dataset, "train", validation_split=0).class_names
+        return data.folders.class_folders(data.folder_roots(dataset)["train"])
     return None
 
 
@@ -169,22 +255,30 @@ def _task_of(loaded):
     return get_task(loaded.task or "classification").bind(loaded.model)
 
 
-def _evaluation_data(loaded, dataset, split, data_dir):
+def _evaluation_data(loaded, dataset, split, data_dir, *, download=True, on_error="skip"):
+    """``(dataset, description)`` of the split to evaluate on; unreadable images
+    an image folder skipped are printed as a warning."""
     from keras_cv_course import data
 
     if data.is_image_folder(dataset):
         part = data.folder_split(dataset, "validation" if split == "validation" else split,
-                                 validation_split=loaded.validation_split, seed=loaded.seed)
-        return part.dataset, part.source
-    return data.load(dataset, split, data_dir=data_dir), f"{dataset}/{split}"
+                                 validation_split=loaded.validation_split, seed=loaded.seed, on_error=on_error)
+        ds, described = part.dataset, part.source
+    else:
+        strict = {"on_error": on_error} if on_error != "skip" else {}  # VOC annotations keep their own default
+        ds, described = data.load(dataset, split, data_dir=data_dir, download=download, **strict), f"{dataset}/{split}"
+    skipped = data.folders.skipped_summary([getattr(ds, "report", None)])
+    if skipped:
+        print(f"warning: {skipped}", file=sys.stderr, flush=True)
+    return ds, described
 
 
 def run_evaluate(args):
     from keras_cv_course import data
 
-    loaded = load_run(args.model)
+    loaded = load_run(args.model, sha256=args.sha256)
     model, task = loaded.model, _task_of(loaded)
-    dataset = args.dataset or loaded.dataset
+    dataset = data.check_dataset(args.dataset or loaded.dataset)
     if dataset is None:
         raise ValueError("pass --dataset: the model does not say what it was trained on")
     if args.ten_crop and task.name != "classification":
@@ -192,7 +286,7 @@ def run_evaluate(args):
     height, width, channels = model.input_shape[1:]
     # Ten-crop: the crops are taken from the image enlarged by 8/7 (AlexNet's 256 -> 224).
     size = (round(height * 8 / 7), round(width * 8 / 7)) if args.ten_crop else (height, width)
-    source, described = _evaluation_data(loaded, dataset, args.split, args.data_dir)
+    source, described = _evaluation_data(loaded, dataset, args.split, args.data_dir, **data_options(args))
     ds = data.pipeline(source, image_size=size, batch_size=args.batch_size, training=False,
                        preprocess=loaded.preprocessing, channels=channels)
     if args.ten_crop:
@@ -227,7 +321,7 @@ def run_predict(args):
 
     from keras_cv_course.preprocessing import preprocess_input
 
-    loaded = load_run(args.model)
+    loaded = load_run(args.model, sha256=args.sha256)
     model, task = loaded.model, _task_of(loaded)
     height, width, channels = model.input_shape[1:]
     names = _class_names(loaded, args.dataset)

@@ -14,6 +14,8 @@ A run directory holds, for every task (``keras_cv_course.tasks``)::
     confusion_matrix.png  learning_curve_*.png  [roc_curve.png pr_curves.png
                                   segmentation_examples.png]
     state.json  checkpoints/      what ``resume=True`` restarts from
+    run.lock                      while training: the process that holds the run
+                                  (``training.lock``; one writer at a time)
 
 Everything model-related is created inside ``strategy.scope()``; ``batch_size`` is
 the per-replica batch, so the global batch is ``batch_size ×
@@ -24,17 +26,20 @@ evaluates the *last* model on it (the best-by-validation checkpoint is kept as
 it). With an explicit ``val`` the report evaluates ``best.keras``.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
+import sys
 import time
 
 import keras
 
 from keras_cv_course import _keras_compat, tasks
 from keras_cv_course.adaptation import ADAPT_IMAGES, adapt_model
-from keras_cv_course.runs import model_path
+from keras_cv_course.runs import load_model_file, model_path
 from keras_cv_course.training import callbacks as cb
+from keras_cv_course.training import lock as lock_lib
 from keras_cv_course.training import report as report_lib
 from keras_cv_course.training.schedules import make_schedule
 from keras_cv_course.training.strategy import get_strategy, global_batch_size, is_chief
@@ -86,17 +91,20 @@ class RunData:
     class_names: list
     num_classes: int
     channels: int
+    skipped_images: dict = None
 
 
 def check_options(*, epochs, batch_size, learning_rate, weight_decay, validation_split):
-    """Refuse option values that would train nothing or silently wrong, naming the value."""
+    """Refuse option values that would train nothing or silently wrong, naming the
+    value (None: unset, see ``resolve_options``)."""
     def bad(option, value, expected):
         raise ValueError(f"{option} must be {expected}; got {value!r}")
 
     for option, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             bad(option, value, "a positive integer")
-    if not isinstance(learning_rate, (int, float)) or not math.isfinite(learning_rate) or learning_rate <= 0:
+    if learning_rate is not None and (not isinstance(learning_rate, (int, float)) or not math.isfinite(learning_rate)
+                                      or learning_rate <= 0):
         bad("learning_rate", learning_rate, "a positive finite number")
     if weight_decay is not None and (not math.isfinite(weight_decay) or weight_decay < 0):
         bad("weight_decay", weight_decay, "a finite number >= 0 or None")
@@ -112,37 +120,64 @@ def dataset_label(train):
     return train if isinstance(train, str) else "custom"
 
 
-def open_data(train, val=None, *, data_dir=None, validation_split=0.2, seed=0, class_names=None):
+def open_data(train, val=None, *, data_dir=None, validation_split=0.2, seed=0, class_names=None, download=True,
+              on_error="skip", verbose=False):
     """The ``RunData`` of ``fit``'s ``train``/``val`` arguments.
 
     ``train``: a dataset name of ``data.list_datasets()`` (``val=None``: its test
     split validates), an image folder (``data.folder_split``: a sibling
     ``validation/`` folder, else ``validation_split`` of it held out with
     ``seed``), or an unbatched ``tf.data.Dataset`` (its ``class_names``
-    attribute, as Keras' ``image_dataset_from_directory`` sets it, is used)."""
+    attribute, as Keras' ``image_dataset_from_directory`` sets it, is used).
+    ``download``: whether a named dataset found nowhere locally may be
+    downloaded. ``on_error``: unreadable images in image folders are skipped
+    ("skip": counted in ``skipped_images`` and the source, and with ``verbose``
+    printed) or raise a ``CorruptImageError`` naming them ("raise")."""
     data = _data()
+    data.folders.check_on_error(on_error)
+    load = {"data_dir": data_dir, "download": download, "on_error": on_error}
+    if on_error == "skip":  # each source's own default: image folders skip, VOC annotations raise
+        del load["on_error"]
     if isinstance(train, (str, os.PathLike)) and data.is_image_folder(train):
-        part = data.folder_split(train, "train", validation_split=validation_split, seed=seed)
+        part = data.folder_split(train, "train", validation_split=validation_split, seed=seed, on_error=on_error)
         if val is None:
-            held = data.folder_split(train, "validation", validation_split=validation_split, seed=seed)
+            held = data.folder_split(train, "validation", validation_split=validation_split, seed=seed,
+                                     on_error=on_error)
             val_ds, split, source = held.dataset, "validation", f"{part.source}; validation {held.source}"
         else:
-            val_ds, split, source = _load_split(val, "test", data_dir), "validation", part.source
+            val_ds, split, source = _load_split(val, "test", **load), "validation", part.source
         names = list(class_names or part.class_names)
-        return RunData(part.dataset, val_ds, split, dataset_label(train), source, names, len(names), 3)
-    if isinstance(train, str):
+        run = RunData(part.dataset, val_ds, split, dataset_label(train), source, names, len(names), 3)
+    elif isinstance(train, str):
         facts = data.info(train)
-        split = "test" if val is None else "validation"
-        val_ds = _load_split(train if val is None else val, "test", data_dir)
+        sources = {"train": data.locate(train, "train", **load)}
+        if val is None:
+            sources["test"] = data.locate(train, "test", **load)
+        train_ds = sources["train"].read()
+        val_ds = sources["test"].read() if val is None else _load_split(val, "test", **load)
         names = list(class_names or facts.class_names)
-        return RunData(data.load(train, "train", data_dir=data_dir), val_ds, split, train,
-                       _describe_source(train, data_dir), names, facts.num_classes, facts.image_shape[-1])
-    names = class_names or getattr(train, "class_names", None)
-    val_ds = _load_split(val, "test", data_dir) if val is not None else None
-    image_spec = train.element_spec[0]
-    channels = image_spec.shape[-1] if image_spec.shape.rank == 3 else None
-    return RunData(train, val_ds, "validation", "custom", "in-memory dataset", list(names) if names else None,
-                   len(names) if names else None, channels)
+        run = RunData(train_ds, val_ds, "test" if val is None else "validation", train,
+                      _describe_source(sources, data_dir), names, facts.num_classes, facts.image_shape[-1])
+    else:
+        names = class_names or getattr(train, "class_names", None)
+        val_ds = _load_split(val, "test", **load) if val is not None else None
+        image_spec = train.element_spec[0]
+        channels = image_spec.shape[-1] if image_spec.shape.rank == 3 else None
+        run = RunData(train, val_ds, "validation", "custom", "in-memory dataset", list(names) if names else None,
+                      len(names) if names else None, channels)
+    return _note_skipped(run, verbose)
+
+
+def _note_skipped(run, verbose):
+    """Record (and with ``verbose`` print) the unreadable images the run's image folders skipped."""
+    folders = _data().folders
+    reports = [getattr(ds, "report", None) for ds in (run.train, run.val)]
+    run.skipped_images = folders.skipped_record(reports)
+    if run.skipped_images:
+        run.source = f"{run.source}; {run.skipped_images['count']} unreadable image(s) skipped"
+        if verbose:
+            print(f"warning: {folders.skipped_summary(reports)}", file=sys.stderr, flush=True)
+    return run
 
 
 def _count(ds):
@@ -152,11 +187,13 @@ def _count(ds):
     return sum(1 for _ in ds)
 
 
-def _load_split(source, split, data_dir):
+def _load_split(source, split, data_dir, download=True, **on_error):
+    """The ``split`` of ``source``: an image folder's (its test split is the
+    validation one), a named dataset's, or ``source`` itself (a dataset)."""
     if isinstance(source, (str, os.PathLike)) and _data().is_image_folder(source):
-        return _data().folder_split(source, "validation" if split == "test" else split).dataset
+        return _data().folder_split(source, "validation" if split == "test" else split, **on_error).dataset
     if isinstance(source, str):
-        return _data().load(source, split, data_dir=data_dir)
+        return _data().load(source, split, data_dir=data_dir, download=download, **on_error)
     return source
 
 
@@ -181,11 +218,15 @@ def _resolve_model(model_or_name):
 
 
 def _build(model_or_name, info, *, task, num_classes, channels, finetune_from, freeze_until):
-    """The model to train (inside the strategy scope), frozen before ``freeze_until``."""
+    """The model to train (inside the strategy scope), frozen before ``freeze_until``.
+    ``finetune_from`` must hold the architecture ``model_or_name`` names
+    (``runs.load_finetune_source``); a damaged model file is named."""
+    from keras_cv_course.runs import load_finetune_source
+
     if finetune_from:
-        model = keras.models.load_model(model_path(finetune_from), compile=False)
+        model = load_finetune_source(finetune_from, model_or_name)
     elif isinstance(model_or_name, (str, os.PathLike)) and str(model_or_name).endswith(".keras"):
-        model = keras.models.load_model(model_path(os.fspath(model_or_name)), compile=False)
+        model = load_model_file(model_or_name, compile=False)
     elif not isinstance(model_or_name, str):
         model = model_or_name
     else:
@@ -202,38 +243,112 @@ def _build(model_or_name, info, *, task, num_classes, channels, finetune_from, f
     return model
 
 
-RESUME_KEYS = ("model", "dataset", "task")
+DEFAULTS = {"epochs": 10, "batch_size": 128, "optimizer": "adam", "learning_rate": 1e-3, "schedule": "constant",
+            "augment": None, "weight_decay": None}
+NO_AUGMENT = "none"  # asks a resumed run to stop augmenting (None keeps its recorded augmentation)
+RESUME_KEYS = ("model", "dataset", "task", "optimizer", "weight_decay")
+WHY_KEPT = {"optimizer": " (its state, restored from the checkpoint, belongs to that optimizer)",
+            "weight_decay": " (it is part of the optimizer restored from the checkpoint)"}
+CHANGEABLE_ON_RESUME = ("epochs", "batch_size", "learning_rate", "schedule", "augment")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped ``fit``: the run directory keeps every committed
+    epoch (``epochs_done``), its lock is released, and the message is one line
+    saying how to resume (``resume_command``)."""
+
+    def __init__(self, run_dir, epochs_done, resume_command):
+        self.run_dir, self.epochs_done, self.resume_command = run_dir, epochs_done, resume_command
+        super().__init__(f"interrupted; resume with: {resume_command} ({epochs_done} trained epoch(s) kept in "
+                         f"{run_dir})")
+
+
+def resolve_options(requested, recorded=None):
+    """The options a session trains with (the keys of ``DEFAULTS``): each one
+    given in ``requested``, else, resuming, the value the run recorded
+    (``recorded``: its config), else the default of a new run. An ``augment`` of
+    ``NO_AUGMENT`` means none."""
+    options = {}
+    for key, default in DEFAULTS.items():
+        value = requested.get(key)
+        if value is None:
+            value = recorded.get(key, default) if recorded is not None else default
+        options[key] = value
+    if options["augment"] == NO_AUGMENT:
+        options["augment"] = None
+    return options
 
 
 def check_resume(recorded, requested, describe=None):
-    """Refuse to resume a run with another model, dataset or task than it recorded,
-    naming both values (``describe`` turns a recorded value into the requested
-    value's form)."""
+    """Refuse to resume a run with another model, dataset, task, optimizer or
+    weight decay than it recorded, naming both values (``describe`` turns a
+    recorded value into the requested value's form; a requested None is unset)."""
     for key in RESUME_KEYS:
-        have, want = recorded.get(key), requested.get(key)
+        if key not in recorded or requested.get(key) is None:
+            continue
+        have, want = recorded[key], requested[key]
         if describe is not None and have is not None and key == "task":
             have = describe(have)
-        if have is not None and want is not None and have != want:
-            raise ValueError(f"Cannot resume this run with {key} {want!r}: it was trained with {key} {have!r}. "
-                             "Resume with the recorded value or start a new run directory.")
+        if have != want:
+            raise ValueError(f"Cannot resume this run with {key} {want!r}: it was trained with {key} {have!r}"
+                             f"{WHY_KEPT.get(key, '')}. Resume with the recorded value or start a new run directory.")
 
 
-def extend_schedule(model, config, *, epochs, steps):
-    """Re-plan the learning-rate schedule of a resumed run whose ``epochs``
-    differ from the recorded ones: the new schedule is the one a run of
-    ``epochs`` epochs would have had from the start, and training continues from
-    the restored step on it (so a finished one-cycle run asked for more epochs
-    rises back to the longer cycle's rate at this step instead of training on at
-    its final 1e-8). Returns ``(old rate, new rate)`` at the current step, or
-    None when nothing changes (same epochs, or a constant schedule)."""
-    if epochs == config.get("epochs") or config.get("schedule", "constant") == "constant":
-        return None
+def resume_changes(recorded, options):
+    """``[(key, recorded value, new value)]`` for the options of
+    ``CHANGEABLE_ON_RESUME`` a resumed session changes."""
+    return [(key, recorded[key], options[key]) for key in CHANGEABLE_ON_RESUME
+            if key in recorded and _shown(recorded[key]) != _shown(options[key])]
+
+
+def check_resume_plan(state, options):
+    """Refuse a resume that would train backwards (fewer epochs than trained) or
+    record changes no epoch trains with (the run has trained all its epochs)."""
+    trained = int(state["epoch"]) + 1
+    if options["epochs"] < trained:
+        raise ValueError(f"Cannot resume this run with epochs {options['epochs']}: it has already trained {trained} "
+                         f"epochs. Pass epochs >= {trained}.")
+    changed = [f"{key} {_shown(new)}" for key, _, new in resume_changes(state.get("config", {}), options)
+               if key != "epochs"]
+    if changed and options["epochs"] == trained:
+        raise ValueError(f"Cannot resume this run with {', '.join(changed)}: it has trained all its {trained} epochs, "
+                         "so no epoch would train with it. Pass more epochs to continue with the change, or resume "
+                         "without it to finish the run.")
+
+
+def _shown(value):
+    """An option value as the run's records show it."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def replan_schedule(model, *, schedule, learning_rate, epochs, steps, initial_epoch):
+    """Give a resumed run's optimizer the learning-rate schedule a run of
+    ``epochs`` epochs of ``steps`` steps with this ``schedule`` and peak
+    ``learning_rate`` would have had from the start, read at the step where
+    ``initial_epoch`` begins on it (a ``schedules.Shifted`` when the steps per
+    epoch changed; the optimizer's own step count runs on). So a finished
+    one-cycle run asked for more epochs rises back to the longer cycle's rate at
+    this step instead of training on at its final 1e-8. Returns ``(old rate,
+    new rate)`` at the current step."""
+    from keras_cv_course.training.schedules import Shifted
+
     optimizer = model.optimizer
-    old = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    optimizer.learning_rate = make_schedule(config["schedule"], config["learning_rate"], epochs=epochs,
-                                            steps_per_epoch=steps)
-    new = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    return old, new
+    old = _current_rate(optimizer)
+    planned = make_schedule(schedule, learning_rate, epochs=epochs, steps_per_epoch=steps)
+    offset = initial_epoch * steps - int(keras.ops.convert_to_numpy(optimizer.iterations))
+    if isinstance(planned, float) and isinstance(optimizer.learning_rate, keras.Variable):
+        optimizer.learning_rate = planned
+    elif offset or isinstance(planned, float):  # Keras lets no float replace a schedule
+        optimizer.learning_rate = Shifted(planned, offset)
+    else:
+        optimizer.learning_rate = planned
+    return old, _current_rate(optimizer)
+
+
+def _current_rate(optimizer):
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
 def fit(
@@ -242,11 +357,11 @@ def fit(
     val=None,
     *,
     task=None,
-    epochs=10,
-    batch_size=128,
-    optimizer="adam",
-    learning_rate=1e-3,
-    schedule="constant",
+    epochs=None,
+    batch_size=None,
+    optimizer=None,
+    learning_rate=None,
+    schedule=None,
     augment=None,
     strategy="auto",
     run_dir=None,
@@ -256,6 +371,8 @@ def fit(
     finetune_from=None,
     freeze_until=None,
     data_dir=None,
+    download=True,
+    on_error="skip",
     preprocessing=None,
     class_names=None,
     validation_split=0.2,
@@ -280,11 +397,23 @@ def fit(
     inferred from the model's output and the targets). ``batch_size``: per
     replica. ``schedule``: constant | step | cosine | onecycle (peak
     ``learning_rate``). ``augment``: passed to ``data.pipeline`` (None or a
-    preset such as "fashion"). ``strategy``: a name for ``get_strategy`` or a
-    ``tf.distribute.Strategy``. ``resume``: continue the run in ``run_dir``
-    after its last completed epoch (refused for another model, dataset or task;
-    more ``epochs`` than recorded re-plan the schedule, see
-    ``extend_schedule``). ``finetune_from``: a .keras file or run directory to
+    preset such as "fashion"). Left None, ``epochs``, ``batch_size``,
+    ``optimizer``, ``learning_rate``, ``schedule``, ``augment`` and
+    ``weight_decay`` take ``DEFAULTS`` in a new run and the recorded values when
+    resuming. ``strategy``: a name for ``get_strategy`` or a
+    ``tf.distribute.Strategy``. ``run_dir`` is locked for the whole call
+    (``training.lock``: another process training there is refused with
+    ``RunDirectoryInUse``). ``resume``: continue the run in ``run_dir`` after its
+    last completed epoch, first finishing what its last commit left undone
+    (``callbacks.finish_commit``); a run that trained all its epochs only gets its
+    report. Refused for another model, dataset, task, optimizer or weight decay;
+    another ``epochs``, ``batch_size``, ``learning_rate``, ``schedule`` or
+    ``augment`` (``NO_AUGMENT`` to stop) applies from the next epoch, is listed in
+    the report under ``changed_on_resume`` and re-plans the schedule
+    (``replan_schedule``). Ctrl-C raises ``TrainingInterrupted`` (a
+    ``KeyboardInterrupt``) saying how to resume, ``command`` + " --resume" when
+    given. ``command``: the command line recorded in the report (a resumed run
+    keeps the one that started it). ``finetune_from``: a .keras file or run directory to
     start from; ``freeze_until``: freeze every layer before this one
     (surgery.freeze). ``progress_seconds``: with ``verbose``, a progress line
     inside an epoch at most this often (0: per-epoch lines only).
@@ -292,7 +421,12 @@ def fit(
     A fresh model's layers that need data (``adapt`` and ``is_adapted``, see
     ``keras_cv_course.adaptation``; ``blocks.PatchWhitening``) are adapted to the
     first 5,000 training images, un-augmented, before the first step; those
-    seconds count as training time. Returns a ``FitResult``.
+    seconds count as training time. ``data_dir``: where named datasets are looked
+    for first (``data.load``); ``download=False`` never downloads one.
+    ``on_error``: unreadable images in image folders are skipped ("skip": counted
+    in the report's ``skipped_images`` and printed) or stop the run naming them
+    ("raise"). A ``train``/``val`` that is neither a dataset name nor an existing
+    folder is refused before anything is written. Returns a ``FitResult``.
     """
     started = time.time()
     check_options(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
@@ -300,29 +434,76 @@ def fit(
     name, info, given = _resolve_model(model_or_name)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
-    replicas = int(strategy.num_replicas_in_sync)
-    global_batch = global_batch_size(batch_size, strategy)
     chief = is_chief(strategy)
     run_dir = run_dir or os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    state = cb.read_state(run_dir) if resume else None
+    for spec in (train, val):
+        _data().check_dataset(spec)
     if chief:
-        if not resume and cb.read_state(run_dir) is not None:
-            raise ValueError(f"{run_dir!r} already holds a run; pass resume=True to continue it or choose another run_dir")
         os.makedirs(run_dir, exist_ok=True)
+    requested = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer and optimizer.lower(),
+                 "learning_rate": learning_rate, "schedule": schedule, "augment": augment, "weight_decay": weight_decay}
+    with _locked(run_dir, chief), _resume_hint_on_interrupt(run_dir, command):
+        state = cb.read_state(run_dir) if resume else None
+        if chief and not resume and cb.read_state(run_dir) is not None:
+            raise ValueError(f"{run_dir!r} already holds a run; pass resume=True to continue it or choose another run_dir")
+        options = resolve_options(requested, state.get("config", {}) if state is not None else None)
+        if state is not None:
+            check_resume(state.get("config", {}), {"model": name, "dataset": dataset_label(train), **requested})
+            check_resume_plan(state, options)
+        return _train(name, info, given, train, val, state=state, options=options, task=task, strategy=strategy,
+                      run_dir=run_dir, chief=chief, seed=seed, finetune_from=finetune_from, freeze_until=freeze_until,
+                      data_dir=data_dir, preprocessing=preprocessing, class_names=class_names,
+                      validation_split=validation_split, steps_per_epoch=steps_per_epoch, verbose=verbose,
+                      progress_seconds=progress_seconds, evaluate=evaluate, shuffle=shuffle, command=command,
+                      started=started, download=download, on_error=on_error)
+
+
+@contextlib.contextmanager
+def _locked(run_dir, chief):
+    """The run directory's lock (``training.lock``) on the chief, which alone writes it."""
+    if not chief:
+        yield None
+        return
+    with lock_lib.acquire(run_dir, announce=lambda line: print(line, file=sys.stderr, flush=True)) as held:
+        yield held
+
+
+@contextlib.contextmanager
+def _resume_hint_on_interrupt(run_dir, command):
+    """Turn Ctrl-C into ``TrainingInterrupted`` naming the epochs kept and how to resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        try:
+            state = cb.read_state(run_dir)
+        except ValueError:  # a state.json this run never committed; its own error shows on resume
+            state = None
+        done = int(state["epoch"]) + 1 if state else 0
+        if command:
+            resume_command = command if "--resume" in command.split() else f"{command} --resume"
+        else:
+            resume_command = f"fit(..., run_dir={run_dir!r}, resume=True)"
+        raise TrainingInterrupted(run_dir, done, resume_command) from None
+
+
+def _train(name, info, given, train, val, *, state, options, task, strategy, run_dir, chief, seed, finetune_from,
+           freeze_until, data_dir, preprocessing, class_names, validation_split, steps_per_epoch, verbose,
+           progress_seconds, evaluate, shuffle, command, started, download=True, on_error="skip"):
+    """The body of ``fit`` once the run directory is locked and ``options`` resolved."""
+    epochs, batch_size = options["epochs"], options["batch_size"]
+    replicas = int(strategy.num_replicas_in_sync)
+    global_batch = global_batch_size(batch_size, strategy)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-
-    if state is not None:
-        check_resume(state.get("config", {}), {"model": name, "dataset": dataset_label(train)})
     run_data = open_data(train, val, data_dir=data_dir, validation_split=validation_split, seed=seed or 0,
-                         class_names=class_names)
+                         class_names=class_names, download=download, on_error=on_error, verbose=verbose and chief)
     label_spec = run_data.train.element_spec[1]
     with strategy.scope():
         if state is not None:
-            model = keras.models.load_model(cb.inside_run_dir(run_dir, state["checkpoint"]))
+            model = load_model_file(cb.inside_run_dir(run_dir, state["checkpoint"]))
             initial_epoch = int(state["epoch"]) + 1
         else:
-            model = _build(model_or_name if given is None else given, info, task=tasks.unbound_task(task, info),
+            model = _build(name if given is None else given, info, task=tasks.unbound_task(task, info),
                            num_classes=run_data.num_classes, channels=run_data.channels,
                            finetune_from=finetune_from, freeze_until=freeze_until)
             initial_epoch = 0
@@ -336,15 +517,16 @@ def fit(
     steps = steps_per_epoch or max(1, math.ceil(train_samples / global_batch))  # the last partial batch is kept
     if state is None:
         with strategy.scope():
-            lr = make_schedule(schedule, learning_rate, epochs=epochs, steps_per_epoch=steps)
-            model.compile(optimizer=make_optimizer(optimizer, lr, weight_decay=weight_decay), **bound.compile_kwargs(model))
+            lr = make_schedule(options["schedule"], options["learning_rate"], epochs=epochs, steps_per_epoch=steps)
+            model.compile(optimizer=make_optimizer(options["optimizer"], lr, weight_decay=options["weight_decay"]),
+                          **bound.compile_kwargs(model))
 
     encoder = bound.encoder(model)
 
     def pipe(ds, training):
         return _pipeline(ds, image_size=(height, width), batch_size=global_batch, training=training,
-                         augment=augment if training else None, preprocess=mode, seed=seed, channels=channels,
-                         shuffle=shuffle)
+                         augment=options["augment"] if training else None, preprocess=mode, seed=seed,
+                         channels=channels, shuffle=shuffle)
 
     def encoded(batches):
         return batches.map(encoder).prefetch(-1) if encoder is not None and batches is not None else batches
@@ -360,14 +542,17 @@ def fit(
         "dataset": run_data.dataset, "data_source": run_data.source, "class_names": run_data.class_names,
         "validation_split": validation_split if run_data.dataset != "custom" else None,
         "train_samples": train_samples, "eval_split": run_data.eval_split if val_pipe is not None else None,
-        "epochs": epochs, "batch_size": batch_size, "global_batch_size": global_batch, "optimizer": optimizer,
-        "learning_rate": learning_rate, "schedule": schedule, "augment": augment, "weight_decay": weight_decay,
+        "epochs": epochs, "batch_size": batch_size, "global_batch_size": global_batch,
+        "steps_per_epoch": steps, "optimizer": options["optimizer"], "learning_rate": options["learning_rate"],
+        "schedule": options["schedule"], "augment": options["augment"], "weight_decay": options["weight_decay"],
         "strategy": type(strategy).__name__, "replicas": replicas, "seed": seed, "preprocessing": mode,
         "input_shape": [height, width, channels], "finetune_from": finetune_from, "freeze_until": freeze_until,
         "command": command, "adapted_layers": adapted, "adapt_seconds": adapt_seconds,
+        "skipped_images": run_data.skipped_images,
     }
     if state is not None:
-        config = _resumed_config(state, model, epochs=epochs, steps=steps, command=command, verbose=verbose and chief)
+        config = _resumed_config(state, options, model, steps=steps, global_batch=global_batch,
+                                 initial_epoch=initial_epoch, verbose=verbose and chief)
     monitor, mode_ = bound.monitor
     if val_pipe is None:
         monitor = monitor.replace("val_", "")
@@ -386,10 +571,9 @@ def fit(
         if chief:
             print(f"training {name} ({config['task_kind']}) on {config['dataset']} ({run_data.source}, "
                   f"{train_samples:,} images) for {epochs} epochs, global batch {global_batch} on {replicas} "
-                  f"replica(s) [{type(strategy).__name__}] -> {run_dir}"
-                  + (f"; resuming after epoch {initial_epoch}" if state else ""), flush=True)
-    if chief:
-        cb.write_history_csv(os.path.join(run_dir, "history.csv"), checkpoint.rows) if checkpoint.rows else None
+                  f"replica(s) [{type(strategy).__name__}] -> {run_dir}" + _resuming_text(state, epochs), flush=True)
+    if chief and state is not None:
+        cb.finish_commit(run_dir, state)
     if initial_epoch < epochs:
         _run_keras_fit(model, strategy, train_pipe, validation_data=val_fit, epochs=epochs, initial_epoch=initial_epoch,
                        callbacks=callbacks, verbose=0, steps_per_epoch=steps_per_epoch, shuffle=False)
@@ -403,19 +587,38 @@ def fit(
     return FitResult(model=model, history=history, summary=summary, run_dir=run_dir, report_path=report_path)
 
 
-def _resumed_config(state, model, *, epochs, steps, command, verbose):
-    """The recorded config of a resumed run, with a longer (or shorter) plan of
-    ``epochs`` applied to its schedule."""
+def _resuming_text(state, epochs):
+    if state is None:
+        return ""
+    trained = int(state["epoch"]) + 1
+    return f"; resuming after epoch {trained}" if trained < epochs else f"; all {epochs} epochs trained: finishing the run"
+
+
+def _resumed_config(state, options, model, *, steps, global_batch, initial_epoch, verbose):
+    """The recorded config of a resumed run with this session's changes applied
+    (``resume_changes``, listed under ``changed_on_resume`` with the epoch they
+    start at) and its schedule re-planned when the plan changed."""
     config = dict(state.get("config", {}))
-    config["command"] = command or config.get("command")
-    change = extend_schedule(model, config, epochs=epochs, steps=steps)
-    if epochs != config.get("epochs"):
-        config["resumed"] = f"planned {config.get('epochs')} epochs, extended to {epochs}"
+    changes = resume_changes(config, options)
+    recorded_steps = config.get("steps_per_epoch") or round(
+        int(keras.ops.convert_to_numpy(model.optimizer.iterations)) / initial_epoch)
+    if changes or steps != recorded_steps:
+        rates = replan_schedule(model, schedule=options["schedule"], learning_rate=options["learning_rate"],
+                                epochs=options["epochs"], steps=steps, initial_epoch=initial_epoch)
         if verbose:
-            rates = f": learning rate {change[0]:.2e} -> {change[1]:.2e} at this step" if change else ""
-            print(f"re-planning the {config.get('schedule')} schedule over {epochs} epochs instead of "
-                  f"{config.get('epochs')}{rates}", flush=True)
-        config["epochs"] = epochs
+            print(f"re-planning the {options['schedule']} schedule over {options['epochs']} epochs"
+                  + (f" instead of {config.get('epochs')}" if options["epochs"] != config.get("epochs") else "")
+                  + (f", {steps} steps each instead of {recorded_steps}" if steps != recorded_steps else "")
+                  + f": learning rate {rates[0]:.2e} -> {rates[1]:.2e} at this step", flush=True)
+    if options["epochs"] != config.get("epochs"):
+        config["resumed"] = f"planned {config.get('epochs')} epochs, extended to {options['epochs']}"
+    listed = [f"{key} {_shown(old)} -> {_shown(new)} (from epoch {initial_epoch + 1})" for key, old, new in changes]
+    if listed:
+        config["changed_on_resume"] = list(config.get("changed_on_resume") or []) + listed
+        if verbose:
+            print("changed on resume: " + "; ".join(listed), flush=True)
+    config.update({key: new for key, _, new in changes})
+    config.update(global_batch_size=global_batch, steps_per_epoch=steps)
     return config
 
 
@@ -425,7 +628,7 @@ def _evaluate_and_report(model, task, val_pipe, *, run_dir, config, history, che
     reported = model
     config["evaluated"] = "last"
     if config.get("eval_split") != "test" and os.path.exists(os.path.join(run_dir, "best.keras")):
-        reported = keras.models.load_model(os.path.join(run_dir, "best.keras"))
+        reported = load_model_file(os.path.join(run_dir, "best.keras"))
         config["evaluated"] = "best"
         config["best_epoch"] = checkpoint.best_epoch
     summary = task.evaluate(reported, val_pipe, config.get("class_names"))
@@ -452,11 +655,16 @@ def _run_keras_fit(model, strategy, *args, **kwargs):
         return model.fit(*args, **kwargs)
 
 
-def _describe_source(train, data_dir):
-    if not isinstance(train, str):
-        return "in-memory dataset"
-    try:
-        source = _data().locate(train, "train", data_dir=data_dir, download=False)
-        return f"{source.kind}: {source.path}"
-    except Exception:  # noqa: BLE001 - the description is informative only
-        return "unknown source"
+def _describe_source(sources, data_dir=None):
+    """What a run records as the source of a named dataset: ``kind: path`` of the
+    ``data.Source`` of each split read (``sources``: split -> Source), once when
+    they agree, and a note when an explicit ``data_dir`` did not hold a split."""
+    described = {split: f"{source.kind}: {source.path}" for split, source in sources.items()}
+    if data_dir:
+        inside = os.path.abspath(data_dir)
+        for split, source in sources.items():
+            if source.kind != "generated" and os.path.commonpath([inside, os.path.abspath(source.path)]) != inside:
+                described[split] += f" (not in data_dir {os.fspath(data_dir)})"
+    if len(set(described.values())) == 1:
+        return described["train"]
+    return "; ".join(f"{split} {text}" for split, text in described.items())

@@ -100,7 +100,7 @@ def _json_default(value):
 
 SETTINGS = ("model", "task_kind", "dataset", "data_source", "class_names", "train_samples", "eval_split", "epochs",
             "batch_size", "global_batch_size", "optimizer", "learning_rate", "schedule", "augment", "strategy", "replicas",
-            "seed", "train_seconds", "resumed", "command")
+            "seed", "train_seconds", "resumed", "changed_on_resume", "command")
 
 
 def markdown_report(report, section, title=None):

@@ -13,7 +13,8 @@ the restored iteration count):
   ``OneCycleLR`` with ``anneal_strategy="cos"``.
 
 ``make_schedule(name, learning_rate, epochs, steps_per_epoch)`` builds one from
-the names the ``kcc train --schedule`` option takes.
+the names the ``kcc train --schedule`` option takes. ``Shifted`` reads one at an
+offset step, for a resumed run re-planned at another batch size.
 """
 
 import math
@@ -108,6 +109,32 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             "max_lr": self.max_lr, "total_steps": self.total_steps, "pct_start": self.pct_start,
             "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class Shifted(keras.optimizers.schedules.LearningRateSchedule):
+    """The rate of ``schedule`` (a schedule, or a constant rate) ``offset`` steps
+    from the optimizer's step: a resumed run whose steps per epoch changed (another
+    batch size) follows its re-planned schedule from the step where the epoch it
+    resumes at begins, while the optimizer's own step count, which Adam's bias
+    correction reads, runs on unchanged."""
+
+    def __init__(self, schedule, offset=0):
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        self.schedule = schedule
+        self.offset = int(offset)
+
+    def __call__(self, step):
+        if isinstance(self.schedule, (int, float)):
+            return ops.convert_to_tensor(float(self.schedule), dtype="float32")
+        return self.schedule(ops.cast(step, "int64") + self.offset)
+
+    def get_config(self):
+        schedule = self.schedule
+        if not isinstance(schedule, (int, float)):
+            schedule = keras.saving.serialize_keras_object(schedule)
+        return {"schedule": schedule, "offset": self.offset}
 
 
 def make_schedule(name, learning_rate, *, epochs, steps_per_epoch, warmup_epochs=None, step_epochs=None, factor=0.1):

@@ -184,10 +184,11 @@ def test_public_builders_keep_their_options_in_the_signature():
                              (models.CIFARResNet20, {"shortcut": "A"})]:
         parameters = inspect.signature(builder).parameters
         assert list(parameters)[:8] == list(_common.APPLICATION_ARGS)
-        assert {k: p.default for k, p in parameters.items() if p.kind == keyword_only} == options
+        assert {k: p.default for k, p in parameters.items() if p.kind == keyword_only} == {**options,
+                                                                                           "weights_sha256": None}
     assert str(inspect.signature(models.CIFARResNet)) == (
         "(depth=20, include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=10, "
-        "classifier_activation='softmax', name=None, shortcut='A')")
+        "classifier_activation='softmax', name=None, shortcut='A', *, weights_sha256=None)")
     assert list(inspect.signature(models.WideResNet).parameters)[:3] == ["depth", "width", "include_top"]
     with keras.StatelessScope():
         assert models.CIFARResNet(56, False).name == "cifar_resnet56"  # depth, include_top by position
