@@ -154,8 +154,10 @@ def stage_taps(*, stages, batch_norm=False, stem_batch_norm=True, stem=None, lay
     """The taps of a table: the stem's ReLU (``stem_relu``, ± filters per input
     channel), each stage's last activation (the conv itself when its ReLU is
     fused, no BN) and the last pool when the net ends in one; levels below
-    ``first_level`` left out (VGG's full-resolution block1)."""
-    names, taps, stride = LAYER_NAMES[layer_names], [], 1
+    ``first_level`` left out (VGG's full-resolution block1). Every other pool is
+    a named tap ``pool{stage}`` (``block{stage}_pool``: FCN's pool3 and pool4, the
+    first layer at a stride, where the primary tap is the last)."""
+    names, taps, pools, stride = LAYER_NAMES[layer_names], [], [], 1
     if stem == "whitening":
         taps.append(FeatureTap("P0", "stem_relu", 2 * STEM_PATCH * STEM_PATCH * channels, 1))
         stride = 2
@@ -166,10 +168,13 @@ def stage_taps(*, stages, batch_norm=False, stem_batch_norm=True, stem=None, lay
         layer = f"{names.conv.format(**unit)}_lrn" if row.lrn and index == 1 else layer
         taps.append(FeatureTap(f"P{stride.bit_length() - 1}", layer, row.widths[-1], stride))
         stride *= 2 if row.pool else 1
+        if row.pool and stage < len(stages):
+            pools.append(FeatureTap(f"P{stride.bit_length() - 1}", f"block{stage}_pool", row.widths[-1], stride,
+                                   name=f"pool{stage}"))
     if stages[-1].pool:
         last = len(stages)
         taps.append(FeatureTap(f"P{stride.bit_length() - 1}", f"block{last}_pool", stages[-1].widths[-1], stride))
-    return tuple(tap for tap in taps if tap.stride >= 2**first_level)
+    return tuple(tap for tap in taps + pools if tap.stride >= 2**first_level)
 
 
 IMAGENET_WEIGHTS = {
