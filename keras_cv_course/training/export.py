@@ -7,7 +7,11 @@ one its report evaluates on the test set), re-measures the test accuracy by
 loading the file through ``get_model(model, weights=file)`` and evaluating it on
 the full test split, and adds or replaces the entry in ``weights/manifest.json``
 with the file's sha256, the dataset, the preprocessing, that accuracy and the
-run's exact ``kcc train`` command.
+run's exact ``kcc train`` command. A detector's or segmenter's run records its
+task and its headline figure instead of the accuracy (``test_map50``: VOC
+mAP@0.5; ``test_mean_iou``), measured through the run's task on the test split:
+
+    python -m keras_cv_course.training.export runs/overfeat --model overfeat_fashion --name fashion_scenes
 """
 
 import argparse
@@ -33,6 +37,57 @@ def measure_accuracy(model, dataset, split="test", preprocessing="unit", batch_s
     return hits / total, total
 
 
+HEADLINE_METRICS = {"detection": "map50", "segmentation": "mean_iou"}
+
+
+def measure_task_metric(model, task_config, dataset, split="test", preprocessing="unit", batch_size=64,
+                        **load_options):
+    """``(metric name, value, images)`` of a detector or segmenter on a dataset
+    split through its run's task (``task_config``: the recorded ``get_config``):
+    ``map50`` for detection, ``mean_iou`` for segmentation. ``load_options`` go
+    to ``data.load`` (``num_scenes``, ``source``)."""
+    from keras_cv_course import data, tasks
+
+    task = tasks.get_task(task_config).bind(model)
+    height, width, channels = model.input_shape[1:]
+    ds = data.pipeline(data.load(dataset, split, **load_options), image_size=(height, width), batch_size=batch_size,
+                       training=False, preprocess=preprocessing, channels=channels)
+    summary = task.evaluate(model, ds, data.info(dataset).class_names)
+    images = sum(int(batch[0].shape[0]) for batch in ds)
+    metric = HEADLINE_METRICS[task.name]
+    return metric, float(summary[metric]), images
+
+
+def _measure(model, config):
+    """``(manifest key, value, images)`` of the exported model on the full test split."""
+    task = config.get("task") or {"name": "classification"}
+    if task.get("name") == "classification":
+        accuracy, samples = measure_accuracy(model, config["dataset"], "test", config["preprocessing"])
+        return "test_accuracy", accuracy, samples
+    metric, value, samples = measure_task_metric(model, task, config["dataset"], "test", config["preprocessing"])
+    return f"test_{metric}", value, samples
+
+
+def _classes(trained, config):
+    """Object classes of a detector (its task records them), else the output width."""
+    recorded = (config.get("task") or {}).get("num_classes")
+    return int(recorded) if recorded else int(trained.output_shape[-1])
+
+
+def _any_size(model_name, channels, classes):
+    """Whether ``model_name`` with its top builds for any input size (fully convolutional)."""
+    import keras
+
+    from keras_cv_course.models import get_model
+
+    try:
+        with keras.StatelessScope():
+            get_model(model_name, input_shape=(None, None, channels), classes=classes)
+    except ValueError:
+        return False
+    return True
+
+
 def export_weights(run_dir, *, model_name, weights_name, directory=None):
     """Copy the run's last model into ``directory`` and record it in the manifest;
     returns the manifest entry."""
@@ -51,11 +106,12 @@ def export_weights(run_dir, *, model_name, weights_name, directory=None):
     os.makedirs(directory, exist_ok=True)
     # Through an uncompiled twin, so the file holds the layers' weights only
     # (a compiled model's file also carries the optimizer's slots).
-    clean = get_model(model_name, input_shape=tuple(trained.input_shape[1:]), classes=int(trained.output_shape[-1]))
+    classes = _classes(trained, config)
+    clean = get_model(model_name, input_shape=tuple(trained.input_shape[1:]), classes=classes)
     clean.set_weights(trained.get_weights())
     clean.save_weights(path)
-    rebuilt = get_model(model_name, weights=path, input_shape=tuple(trained.input_shape[1:]))
-    accuracy, samples = measure_accuracy(rebuilt, config["dataset"], "test", config["preprocessing"])
+    rebuilt = get_model(model_name, weights=path, input_shape=tuple(trained.input_shape[1:]), classes=classes)
+    metric, value, samples = _measure(rebuilt, config)
     entry = {
         "name": weights_name,
         "model": model_name,
@@ -65,9 +121,11 @@ def export_weights(run_dir, *, model_name, weights_name, directory=None):
         "dataset": config["dataset"],
         "train_samples": config["train_samples"],
         "input_shape": list(trained.input_shape[1:]),
-        "classes": int(trained.output_shape[-1]),
+        "classes": classes,
+        "fixed_size": not _any_size(model_name, trained.input_shape[-1], classes),
+        "task": (config.get("task") or {}).get("name", "classification"),
         "preprocessing": config["preprocessing"],
-        "test_accuracy": round(accuracy, 4),
+        metric: round(value, 4),
         "test_samples": samples,
         "train_seconds": config.get("train_seconds"),
         "params": model_info(model_name).params,
