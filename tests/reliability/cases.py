@@ -285,10 +285,16 @@ def _run_api(case, ctx):
         return Outcome(1, traceback.format_exc(), time.perf_counter() - started)
 
 
+def _sigint_default():
+    """Ctrl-C's default action in the child, as in a terminal: a sweep started in the
+    background by a non-interactive shell hands its children SIGINT ignored (POSIX)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _kcc_process(argv):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1"}
-    return subprocess.Popen([sys.executable, "-m", "keras_cv_course", *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([sys.executable, "-m", "keras_cv_course", *argv], env=env, preexec_fn=_sigint_default,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _finish(proc, timeout):

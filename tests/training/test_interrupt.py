@@ -44,6 +44,13 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+def sigint_default():
+    """In the child before it runs: Ctrl-C's default action, as in a terminal. A test
+    started in the background by a non-interactive shell inherits SIGINT ignored
+    (POSIX), and Python then leaves it ignored: the signal would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _completed(run_dir):
     state = cb.read_state(run_dir)
     return int(state["epoch"]) + 1 if state else 0
@@ -102,7 +109,7 @@ def test_kcc_train_interrupted_by_sigint_says_how_to_resume_and_exits_130(tmp_pa
     run_dir = str(tmp_path / "run")
     command = ["train", "lenet5", "--dataset", SAMPLE, "--epochs", "40", "--seed", "0", "--run-dir", run_dir,
                "--quiet"]
-    trainer = subprocess.Popen([sys.executable, "-m", "keras_cv_course", *command], env=ENV,
+    trainer = subprocess.Popen([sys.executable, "-m", "keras_cv_course", *command], env=ENV, preexec_fn=sigint_default,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 240
