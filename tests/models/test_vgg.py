@@ -251,7 +251,7 @@ def test_vgg16_c_has_1x1_convs_last_in_stages_3_to_5_and_134m_parameters():
 
 def test_taps_are_the_last_activation_of_stages_2_to_5_and_the_last_pool():
     def taps(name):
-        return [(t.level, t.layer, t.channels, t.stride) for t in model_info(name).taps]
+        return [(t.level, t.layer, t.channels, t.stride) for t in model_info(name).taps if t.name is None]
 
     assert taps("vgg11") == [("P1", "block2_conv1", 128, 2), ("P2", "block3_conv2", 256, 4),
                              ("P3", "block4_conv2", 512, 8), ("P4", "block5_conv2", 512, 16),
@@ -260,6 +260,10 @@ def test_taps_are_the_last_activation_of_stages_2_to_5_and_the_last_pool():
                                   ("P4", "block5_conv3", 512, 16)]
     assert taps("vgg19_bn")[:2] == [("P1", "block2_conv2_relu", 128, 2), ("P2", "block3_conv4_relu", 256, 4)]
     assert taps("vgg13_bn")[-1] == ("P5", "block5_pool", 512, 32)
+    named = {t.name: (t.level, t.layer, t.channels, t.stride) for t in model_info("vgg16").taps if t.name}
+    # FCN's pool3/pool4 (Long et al. 2015): the first layer at strides 8 and 16, where the primary tap is the last
+    assert named == {"pool1": ("P1", "block1_pool", 64, 2), "pool2": ("P2", "block2_pool", 128, 4),
+                     "pool3": ("P3", "block3_pool", 256, 8), "pool4": ("P4", "block4_pool", 512, 16)}
 
 
 def test_one_builder_two_layer_name_grammars_same_weight_shapes():

@@ -49,5 +49,5 @@ def test_kcc_visualize_needs_an_image_for_maps(tmp_path, capsys):
     model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3, name="c"), layers.Flatten(), layers.Dense(2)])
     model_path = str(tmp_path / "m.keras")
     model.save(model_path)
-    assert main(["visualize", model_path, "--what", "gradcam", "--out", str(tmp_path)]) == 1
+    assert main(["visualize", model_path, "--what", "gradcam", "--out", str(tmp_path)]) == 2
     assert "--image is needed" in capsys.readouterr().err
