@@ -2,8 +2,8 @@
 coding, clipping, non-maximum suppression, OverFeat's box merging) and mean
 average precision (``evaluate``: PASCAL VOC 2007/2010+ and COCO, identical to
 pycocotools' COCOeval; an accumulating evaluator and a Keras callback for
-per-epoch validation), the head protocol detectors train through (``heads``)
-and OverFeat's detector (``overfeat``). Boxes are xyxy pixels; padding is class -1. See
+per-epoch validation), the head protocol detectors train through (``heads``),
+OverFeat's detector (``overfeat``) and YOLOv1 (``yolo``). Boxes are xyxy pixels; padding is class -1. See
 ../shared/DENSE.md "What Keras 3.15 already gives", "Mean average precision"."""
 
 from keras_cv_course.detection.boxes import (
@@ -30,6 +30,9 @@ from keras_cv_course.detection.heads import DetectionHead, get_head, head_config
 from keras_cv_course.detection.overfeat import (
     MaskedBoxLoss, OverFeatFashion, OverFeatHead, detect_multiscale, offset_pooled_scores, overfeat_fashion, score_maps,
     train_box_head)
+from keras_cv_course.detection.yolo import (
+    RandomExposureSaturation, YOLOv1Fashion, YOLOv1Head, YOLOv1Loss, head_from_model, yolo_augmentation,
+    yolov1_detector, yolov1_fashion)
 
 __all__ = [
     "DetectionHead", "get_head", "head_config", "register_head", "MaskedBoxLoss", "OverFeatHead", "OverFeatFashion",
@@ -38,3 +41,5 @@ __all__ = [
     "overfeat_match_score", "evaluate_voc", "evaluate_coco", "to_coco_json", "DetectionEvaluator",
     "MeanAveragePrecision",
 ]
+__all__ += ["YOLOv1Loss", "YOLOv1Head", "YOLOv1Fashion", "yolov1_fashion", "yolov1_detector", "head_from_model",
+            "yolo_augmentation", "RandomExposureSaturation"]

@@ -28,6 +28,7 @@ from keras_cv_course.models.googlenet import GoogLeNet
 from keras_cv_course.models.inception_v3 import InceptionV3
 from keras_cv_course.models.densenet import DenseNet121, DenseNet169, DenseNet201
 from keras_cv_course.models.squeezenet import SqueezeNet1_0, SqueezeNet1_1
+from keras_cv_course.models.yolo import FastYOLO, YOLOv1
 
 __all__ = [
     "FeatureTap", "ModelInfo", "get_model", "list_models", "model_info", "register",
@@ -46,3 +47,4 @@ __all__ += [
     "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
 ]
 __all__ += ["OverFeatFast", "OverFeatAccurate"]
+__all__ += ["YOLOv1", "FastYOLO"]

@@ -231,6 +231,8 @@ def _class_names(loaded, dataset):
     outputs = shape[-1] if isinstance(shape, tuple) else None
     kind = (loaded.task or {}).get("kind")
     expected = 2 if kind == "binary" or outputs == 1 else outputs
+    if (loaded.task or {}).get("name") == "detection":  # its outputs are grids of boxes: the task has the count
+        expected = loaded.task.get("num_classes")
     if names is not None and expected is not None and len(names) != expected:
         raise ValueError(f"{dataset!r} has {len(names)} classes but the model scores {expected}; "
                          "pass the dataset the model was trained on")
@@ -293,7 +295,8 @@ def run_evaluate(args):
         model = _TenCrop(model, (height, width))
     summary = task.evaluate(model, ds, _class_names(loaded, dataset))
     if args.json:
-        print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_curve") and k != "pr_curves"}, indent=1))
+        print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_curve") and k != "pr_curves"}, indent=1,
+                         default=_json_value))
         return 0
     crops = " (ten-crop)" if args.ten_crop else ""
     print(f"{args.model} on {described}{crops}: {task.headline(summary)}")
@@ -302,6 +305,15 @@ def run_evaluate(args):
         value = value.get("average_precision") if isinstance(value, dict) else value
         print(f"    {name:<14} {'–' if value is None else f'{value:.4f}'}")
     return 0
+
+
+def _json_value(value):
+    """numpy arrays and scalars of a summary (a detector's per-class precision and recall) as JSON values."""
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class _TenCrop:
