@@ -439,9 +439,72 @@ def _sample_pixels(images, max_pixels, seed):
     return pixels
 
 
+# ----------------------------------------------------------------------------- YOLOv1's augmentation
+# (Redmon et al. 2016 §2.2: "random scaling and translations of up to 20% of the original image size", exposure
+# and saturation "by up to a factor of 1.5 in the HSV color space")
+
+
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class RandomExposureSaturation(layers.Layer):
+    """YOLOv1's colour augmentation: per image, the HSV value (exposure) and
+    saturation multiplied by factors drawn as darknet's ``rand_scale``: ``u``
+    uniform in [1, limit], then ``u`` or ``1/u`` with equal chance. Images in
+    0..255 (float), clipped to it after; a gray image (1 channel) has no
+    saturation and only its value is scaled. Colours only (``geometric =
+    False``: the pipeline leaves boxes alone). Inference is the identity."""
+
+    geometric = False
+
+    def __init__(self, exposure=1.5, saturation=1.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for label, value in (("exposure", exposure), ("saturation", saturation)):
+            if not (math.isfinite(float(value)) and float(value) >= 1.0):
+                raise ValueError(f"RandomExposureSaturation {label} must be a factor >= 1 (1: no change); got {value!r}")
+        self.exposure, self.saturation, self.seed = float(exposure), float(saturation), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def factors(self, n, limit):
+        """(n,) factors in [1/limit, limit] (darknet's ``rand_scale``)."""
+        scale = keras.random.uniform((n,), 1.0, limit, seed=self.seed_generator)
+        invert = keras.random.uniform((n,), seed=self.seed_generator) < 0.5
+        return ops.where(invert, 1.0 / scale, scale)
+
+    def call(self, images, training=True):
+        images = ops.cast(images, "float32")
+        if not training:
+            return images
+        n = ops.shape(images)[0]
+        exposure = self.factors(n, self.exposure)[:, None, None, None]
+        saturation = self.factors(n, self.saturation)[:, None, None]
+        if images.shape[-1] != 3:
+            return ops.clip(images * exposure, 0.0, 255.0)
+        hsv = ops.image.rgb_to_hsv(ops.clip(images, 0.0, 255.0) / 255.0)
+        hsv = ops.stack([hsv[..., 0], ops.clip(hsv[..., 1] * saturation, 0.0, 1.0),
+                         ops.clip(hsv[..., 2] * exposure[..., 0], 0.0, 1.0)], axis=-1)
+        return ops.image.hsv_to_rgb(hsv) * 255.0
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "exposure": self.exposure, "saturation": self.saturation, "seed": self.seed}
+
+
+def yolo_augmentation(*, scale=0.2, translate=0.2, exposure=1.5, saturation=1.5, seed=None):
+    """YOLOv1's training augmentation as ``data.pipeline(augment=...)`` layers:
+    ``augment.RandomAffine`` with independent x/y scaling in [1 - scale, 1 +
+    scale] and shifts up to ``translate`` of the size (constant fill, so the
+    box-aware pipeline moves and clips the boxes), then
+    ``RandomExposureSaturation``."""
+    seeds = [None, None] if seed is None else [int(seed) * 1009 + 11, int(seed) * 1009 + 12]
+    return [RandomAffine(width_shift_range=translate, height_shift_range=translate, zoom_range=scale,
+                                     fill_mode="constant", seed=seeds[0], name="yolo_affine"),
+            RandomExposureSaturation(exposure, saturation, seed=seeds[1], name="yolo_exposure_saturation")]
+
+
 # ----------------------------------------------------------------------------- presets
 
-PRESETS = ("alexnet", "image_data_generator", "cifar", "fashion")
+PRESETS = ("alexnet", "image_data_generator", "cifar", "fashion", "yolo")
 
 
 @dataclasses.dataclass
@@ -516,6 +579,9 @@ def preset(name, *, image_size, seed=None, pca=None, fill_mode=None):
     - ``"cifar"``: zero-pad 4, random crop back (per image), horizontal flip.
     - ``"fashion"``: zero-pad 2, random crop back, horizontal flip (clothes are
       mirror-symmetric; do not use flips for digits).
+    - ``"yolo"``: YOLOv1's scaling, translation and exposure/saturation
+      (``yolo_augmentation``; constant fill whatever ``fill_mode``, the border
+      then holds no object), size unchanged.
     """
     seeds = _seeds(seed, 3)
     if name == "alexnet":
@@ -544,6 +610,8 @@ def preset(name, *, image_size, seed=None, pca=None, fill_mode=None):
             image_size,
             image_size,
         )
+    if name == "yolo":
+        return Augmentation(yolo_augmentation(seed=seed), image_size, image_size)
     raise ValueError(f"Unknown augmentation {name!r}; expected one of {PRESETS}, a list of layers, or None.")
 
 

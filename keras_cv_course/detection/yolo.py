@@ -73,6 +73,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_cv_course.data import augment as augment_lib
+from keras_cv_course.data.augment import RandomExposureSaturation, yolo_augmentation
 from keras_cv_course.detection import boxes as box_lib
 from keras_cv_course.detection.heads import DetectionHead, register_head, register_model_head
 from keras_cv_course.models import _common
@@ -331,68 +332,6 @@ def head_from_model(model, **options):
         raise ValueError(f"{model.name!r} has no YOLOGrid output layer named {OUTPUT!r}: it is not a YOLO detector "
                          "built by yolov1_detector or yolov1_fashion")
     return YOLOv1Head(layer.classes, grid=layer.grid, boxes_per_cell=layer.boxes_per_cell, **options)
-
-
-# --- augmentation (§2.2: "random scaling and translations of up to 20% of the original image size", exposure
-# and saturation "by up to a factor of 1.5 in the HSV color space") ----------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="keras_cv_course")
-class RandomExposureSaturation(layers.Layer):
-    """YOLOv1's colour augmentation: per image, the HSV value (exposure) and
-    saturation multiplied by factors drawn as darknet's ``rand_scale``: ``u``
-    uniform in [1, limit], then ``u`` or ``1/u`` with equal chance. Images in
-    0..255 (float), clipped to it after; a gray image (1 channel) has no
-    saturation and only its value is scaled. Colours only (``geometric =
-    False``: the pipeline leaves boxes alone). Inference is the identity."""
-
-    geometric = False
-
-    def __init__(self, exposure=1.5, saturation=1.5, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        for label, value in (("exposure", exposure), ("saturation", saturation)):
-            if not (math.isfinite(float(value)) and float(value) >= 1.0):
-                raise ValueError(f"RandomExposureSaturation {label} must be a factor >= 1 (1: no change); got {value!r}")
-        self.exposure, self.saturation, self.seed = float(exposure), float(saturation), seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def factors(self, n, limit):
-        """(n,) factors in [1/limit, limit] (darknet's ``rand_scale``)."""
-        scale = keras.random.uniform((n,), 1.0, limit, seed=self.seed_generator)
-        invert = keras.random.uniform((n,), seed=self.seed_generator) < 0.5
-        return ops.where(invert, 1.0 / scale, scale)
-
-    def call(self, images, training=True):
-        images = ops.cast(images, "float32")
-        if not training:
-            return images
-        n = ops.shape(images)[0]
-        exposure = self.factors(n, self.exposure)[:, None, None, None]
-        saturation = self.factors(n, self.saturation)[:, None, None]
-        if images.shape[-1] != 3:
-            return ops.clip(images * exposure, 0.0, 255.0)
-        hsv = ops.image.rgb_to_hsv(ops.clip(images, 0.0, 255.0) / 255.0)
-        hsv = ops.stack([hsv[..., 0], ops.clip(hsv[..., 1] * saturation, 0.0, 1.0),
-                         ops.clip(hsv[..., 2] * exposure[..., 0], 0.0, 1.0)], axis=-1)
-        return ops.image.hsv_to_rgb(hsv) * 255.0
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "exposure": self.exposure, "saturation": self.saturation, "seed": self.seed}
-
-
-def yolo_augmentation(*, scale=0.2, translate=0.2, exposure=1.5, saturation=1.5, seed=None):
-    """YOLOv1's training augmentation as ``data.pipeline(augment=...)`` layers:
-    ``augment.RandomAffine`` with independent x/y scaling in [1 - scale, 1 +
-    scale] and shifts up to ``translate`` of the size (constant fill, so the
-    box-aware pipeline moves and clips the boxes), then
-    ``RandomExposureSaturation``."""
-    seeds = [None, None] if seed is None else [int(seed) * 1009 + 11, int(seed) * 1009 + 12]
-    return [augment_lib.RandomAffine(width_shift_range=translate, height_shift_range=translate, zoom_range=scale,
-                                     fill_mode="constant", seed=seeds[0], name="yolo_affine"),
-            RandomExposureSaturation(exposure, saturation, seed=seeds[1], name="yolo_exposure_saturation")]
 
 
 # --- a detector on any backbone ----------------------------------------------------------------------------------

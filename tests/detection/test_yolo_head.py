@@ -228,3 +228,20 @@ def test_exposure_and_saturation_scale_by_at_most_their_factor():
     with pytest.raises(ValueError, match="exposure must be a factor >= 1 .*; got 0.5"):
         RandomExposureSaturation(0.5)
     assert RandomExposureSaturation.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_the_yolo_preset_is_the_papers_augmentation_by_name():
+    """``augment="yolo"`` (``kcc train --augment yolo``) builds yolo_augmentation's
+    layers with the same seeds, so the pipeline gives the same boxes either way."""
+    image = np.zeros((64, 64, 1), "uint8")
+    image[20:40, 16:36] = 200
+    ds = tf.data.Dataset.from_tensors((image, {"boxes": np.array([[16, 20, 36, 40]], "float32"),
+                                               "classes": np.array([0], "int32")})).repeat(8)
+    by_name = data.augment.preset("yolo", image_size=(64, 64), seed=3)
+    assert [type(layer) for layer in by_name.layers] == [type(layer) for layer in yolo_augmentation(seed=3)]
+    assert by_name.input_size == by_name.output_size == (64, 64)
+    boxes = [next(iter(data.pipeline(ds, batch_size=8, training=True, max_boxes=2, augment=augment, seed=3,
+                                     preprocess="none")))[1]["boxes"].numpy()
+             for augment in ("yolo", yolo_augmentation(seed=3))]
+    assert not np.allclose(boxes[0][:, 0], (16, 20, 36, 40))
+    np.testing.assert_allclose(boxes[0], boxes[1], atol=1e-4)
