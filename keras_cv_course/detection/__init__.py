@@ -3,7 +3,8 @@ coding, clipping, non-maximum suppression, OverFeat's box merging) and mean
 average precision (``evaluate``: PASCAL VOC 2007/2010+ and COCO, identical to
 pycocotools' COCOeval; an accumulating evaluator and a Keras callback for
 per-epoch validation), the head protocol detectors train through (``heads``),
-OverFeat's detector (``overfeat``) and YOLOv1 (``yolo``). Boxes are xyxy pixels; padding is class -1. See
+OverFeat's detector (``overfeat``), YOLOv1 (``yolo``) and SSD (``ssd``; the networks
+are ``models.ssd``). Boxes are xyxy pixels; padding is class -1. See
 ../shared/DENSE.md "What Keras 3.15 already gives", "Mean average precision"."""
 
 from keras_cv_course.detection.boxes import (
@@ -33,6 +34,8 @@ from keras_cv_course.detection.overfeat import (
 from keras_cv_course.detection.yolo import (
     RandomExposureSaturation, YOLOv1Fashion, YOLOv1Head, YOLOv1Loss, head_from_model, yolo_augmentation,
     yolov1_detector, yolov1_fashion)
+from keras_cv_course.detection.ssd import (
+    MultiBoxLoss, SSDConfidenceLoss, SSDFashion, SSDHead, SSDLocalizationLoss, default_boxes, ssd_fashion)
 
 __all__ = [
     "DetectionHead", "get_head", "head_config", "register_head", "MaskedBoxLoss", "OverFeatHead", "OverFeatFashion",
@@ -43,3 +46,5 @@ __all__ = [
 ]
 __all__ += ["YOLOv1Loss", "YOLOv1Head", "YOLOv1Fashion", "yolov1_fashion", "yolov1_detector", "head_from_model",
             "yolo_augmentation", "RandomExposureSaturation"]
+__all__ += ["SSDHead", "MultiBoxLoss", "SSDLocalizationLoss", "SSDConfidenceLoss", "SSDFashion", "ssd_fashion",
+            "default_boxes"]

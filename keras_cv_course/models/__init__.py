@@ -29,6 +29,7 @@ from keras_cv_course.models.inception_v3 import InceptionV3
 from keras_cv_course.models.densenet import DenseNet121, DenseNet169, DenseNet201
 from keras_cv_course.models.squeezenet import SqueezeNet1_0, SqueezeNet1_1
 from keras_cv_course.models.yolo import FastYOLO, YOLOv1
+from keras_cv_course.models.ssd import SSD300VGG16, SSDLiteMobileNetV2
 
 __all__ = [
     "FeatureTap", "ModelInfo", "get_model", "list_models", "model_info", "register",
@@ -48,3 +49,4 @@ __all__ += [
 ]
 __all__ += ["OverFeatFast", "OverFeatAccurate"]
 __all__ += ["YOLOv1", "FastYOLO"]
+__all__ += ["SSD300VGG16", "SSDLiteMobileNetV2"]

@@ -1,10 +1,12 @@
-"""Train YOLOv1 (Redmon et al. 2016) on fashion_scenes through training.fit and report test mAP@0.5 and COCO AP.
+"""Train a registered detector on fashion_scenes through training.fit and report test mAP@0.5 and COCO AP.
 
-    python benchmarks/yolo_fashion_scenes.py --epochs 30 --batch-size 32 --lr 1e-3 --schedule cosine
+    python benchmarks/detector_fashion_scenes.py --model yolov1_fashion --epochs 30 --batch-size 32 --lr 1e-3
+    python benchmarks/detector_fashion_scenes.py --model ssd_fashion --epochs 24 --batch-size 32 --lr 2e-3
 
-Trains the registered ``yolov1_fashion`` exactly as ``kcc train yolov1_fashion
---dataset fashion_scenes`` does (``training.fit``: the registry's detection
-task, the model's ``YOLOv1Head`` encoding the targets in the pipeline, per-epoch
+Trains ``--model`` (YOLOv1, Redmon et al. 2016: ``yolov1_fashion``; SSD, Liu et
+al. 2016: ``ssd_fashion``; OverFeat: ``overfeat_fashion``) exactly as ``kcc
+train MODEL --dataset fashion_scenes`` does (``training.fit``: the registry's
+detection task, the model's head encoding the targets in the pipeline, per-epoch
 ``val_map50``, the run directory and its report), then decodes the test split
 with the head and scores it with ``evaluate_voc`` (VOC2010+ AP, IoU > 0.5) and
 ``evaluate_coco`` (pycocotools' AP@[.5:.95]). Prints the equivalent ``kcc
@@ -21,6 +23,7 @@ import sys
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="yolov1_fashion", help="a registered detector (task detection)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -28,14 +31,16 @@ def parse(argv=None):
     p.add_argument("--augment", default=None, help="a data.pipeline augment preset (default none)")
     p.add_argument("--train-scenes", type=int, default=None, help="default: the whole split (6,000)")
     p.add_argument("--test-scenes", type=int, default=None, help="default: the whole split (1,000)")
-    p.add_argument("--run-dir", default="runs/yolov1_fashion-fashion_scenes")
+    p.add_argument("--run-dir", default=None, help="default runs/MODEL-fashion_scenes")
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.run_dir = args.run_dir or f"runs/{args.model}-fashion_scenes"
+    return args
 
 
 def kcc_command(args):
     """The ``kcc train`` command of this benchmark's run (whole splits only)."""
-    parts = ["kcc", "train", "yolov1_fashion", "--dataset", "fashion_scenes", "--epochs", str(args.epochs),
+    parts = ["kcc", "train", args.model, "--dataset", "fashion_scenes", "--epochs", str(args.epochs),
              "--batch-size", str(args.batch_size), "--lr", f"{args.lr:g}", "--schedule", args.schedule,
              "--seed", str(args.seed), "--run-dir", args.run_dir]
     if args.augment:
@@ -77,15 +82,15 @@ def test_scores(model, head, test):
 def main(argv=None):
     args = parse(argv)
     from keras_cv_course import data
-    from keras_cv_course.detection.yolo import head_from_model
+    from keras_cv_course.detection.heads import head_for_model
     from keras_cv_course.training import fit
 
     train, test = splits(args)
     command = kcc_command(args) if test is None else "python " + " ".join(map(shlex.quote, sys.argv))
-    result = fit("yolov1_fashion", train, test, epochs=args.epochs, batch_size=args.batch_size,
+    result = fit(args.model, train, test, epochs=args.epochs, batch_size=args.batch_size,
                  learning_rate=args.lr, schedule=args.schedule, augment=args.augment, run_dir=args.run_dir,
                  seed=args.seed, command=command)
-    head = head_from_model(result.model)
+    head = head_for_model(result.model)
     raw_test = test if test is not None else data.load("fashion_scenes", "test")
     batches = data.pipeline(raw_test, batch_size=64, training=False, max_boxes=8)
     map50, coco = test_scores(result.model, head, batches)
@@ -95,7 +100,7 @@ def main(argv=None):
               "images_per_second": round(images / seconds, 1), "test_map50": round(map50, 4),
               "test_coco_ap": round(coco["map"], 4), "test_coco_ap50": round(coco["map50"], 4),
               "val_map50_per_epoch": [round(row["val_map50"], 4) for row in result.history],
-              "params": result.model.count_params(), "head": head.get_config()}
+              "model": args.model, "params": result.model.count_params(), "head": head.get_config()}
     print(json.dumps(report, indent=1))
     return report
 
