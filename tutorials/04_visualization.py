@@ -24,7 +24,6 @@ rough. Without it: three epochs on the 60,000 training images, a few minutes.)
 """
 
 import argparse
-import os
 import sys
 
 import numpy as np
@@ -36,13 +35,8 @@ def main(fast=False, out="tutorial_04_out"):
     from keras_cv_course import visualize as V
     from keras_cv_course.data import info, load_arrays
 
-    os.makedirs(out, exist_ok=True)
-    results = {"files": []}
-
-    def save(figure, name):
-        path = V.save_figure(figure, os.path.join(out, name))
-        results["files"].append(path)
-        print(f"  wrote {path}")
+    writer = V.FigureWriter(out)
+    results, save = {"files": writer.files}, writer.save
 
     # ------------------------------------------------------------------ 0. a trained convnet
     print("0. Train a small convnet on Fashion-MNIST")

@@ -34,7 +34,6 @@ scenes (about ten minutes on two CPU cores), scored on 500 test scenes.
 """
 
 import argparse
-import os
 import sys
 
 import numpy as np
@@ -61,13 +60,8 @@ def main(fast=False, out="tutorial_05_out"):
     from keras_cv_course import visualize as V
     from keras_cv_course.detection.overfeat import detect_multiscale, offset_pooled_scores, score_maps
 
-    os.makedirs(out, exist_ok=True)
-    results = {"files": []}
-
-    def save(figure, name):
-        path = V.save_figure(figure, os.path.join(out, name))
-        results["files"].append(path)
-        print(f"  wrote {path}")
+    writer = V.FigureWriter(out)
+    results, save = {"files": writer.files}, writer.save
 
     settings = SETTINGS["fast" if fast else "full"]
     class_names = data.info("fashion_scenes").class_names

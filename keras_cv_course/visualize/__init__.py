@@ -23,6 +23,7 @@ from keras_cv_course.visualize.cam import (
 )
 from keras_cv_course.visualize.filters import deprocess_image, filter_pattern, filter_patterns, filters, total_variation
 from keras_cv_course.visualize.plots import (
+    FigureWriter,
     new_figure,
     plot_activation_grid,
     plot_confusion_matrix,
@@ -49,7 +50,7 @@ __all__ = [
     "grad_cam", "grad_cam_plus_plus", "guided_grad_cam", "occlusion_sensitivity",
     "activations_and_gradients", "target_layer", "normalize_maps", "upsample_maps",
     "saliency", "smoothgrad", "guided_backprop", "deconvnet", "input_gradients", "randomized_copy",
-    "new_figure", "save_figure", "tile_images",
+    "new_figure", "save_figure", "FigureWriter", "tile_images",
     "plot_activation_grid", "plot_filters", "plot_pattern_gallery", "plot_heatmap", "plot_heatmap_overlay",
     "plot_history", "plot_confusion_matrix", "plot_roc",
 ]

@@ -45,6 +45,22 @@ def save_figure(figure, path, *, dpi=100):
     return path
 
 
+class FigureWriter:
+    """Saves a walkthrough's figures into the folder ``out`` (created now):
+    ``save(figure, name)`` writes ``out/name`` (``save_figure``), prints its path
+    and appends it to ``files``, the list a tutorial returns."""
+
+    def __init__(self, out):
+        os.makedirs(out, exist_ok=True)
+        self.out, self.files = out, []
+
+    def save(self, figure, name):
+        path = save_figure(figure, os.path.join(self.out, name))
+        self.files.append(path)
+        print(f"  wrote {path}")
+        return path
+
+
 # ---------------------------------------------------------------- mosaics
 
 
