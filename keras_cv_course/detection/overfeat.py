@@ -36,7 +36,7 @@ from keras import layers, ops
 from keras_cv_course import _keras_compat
 from keras_cv_course.detection import boxes as box_lib
 from keras_cv_course.detection.heads import DetectionHead, register_head, register_model_head
-from keras_cv_course.models import _common
+from keras_cv_course.models import _common, trained_weights
 from keras_cv_course.models.alexnet import OVERFEAT_PAPER
 from keras_cv_course.models.registry import FeatureTap
 
@@ -283,16 +283,6 @@ def _detector_top(features, classes, fc_units, box_channels):
     return {"classes": cls, "boxes": box}
 
 
-def overfeat_fashion_weights(options=None):
-    """Named weights of ``overfeat_fashion`` (weights/manifest.json; the default width only)."""
-    from keras_cv_course.models import trained_weights
-
-    if options is not None and (options.get("width", 32), options.get("fc_units", 128),
-                                options.get("per_class_boxes", False)) != (32, 128, False):
-        return {}
-    return trained_weights.weight_specs("overfeat_fashion")
-
-
 ROWS = (
     _common.Row("overfeat_fashion", "OverFeatFashion", "overfeat_detector", OVERFEAT_PAPER, 639_711, "unit", (128, 128, 1), 8,
                 doc="A small fully convolutional OverFeat detector for ``fashion_scenes`` on a CPU (stride 8, "
@@ -301,7 +291,8 @@ ROWS = (
                     "``fc_units``: width of the 1×1 'fully connected' layers; ``per_class_boxes``: a box "
                     "per class per cell.",
                 user_options={"width": 32, "fc_units": 128, "per_class_boxes": False}, classes=10, task="detection",
-                weights=overfeat_fashion_weights,
+                weights=trained_weights.default_build_weights(
+                    "overfeat_fashion", {"width": 32, "fc_units": 128, "per_class_boxes": False}),
                 taps=(FeatureTap("P3", "context_d4_relu", 128, 8),)),
 )
 OverFeatFashion = _common.define(ROWS, overfeat_fashion_family)["OverFeatFashion"]

@@ -838,6 +838,9 @@ def ssd_fashion_family(request, *, width, boxes_per_location):
     return request.finish(ssd_head_layers([p3, p4, p5], boxes_per_location, request.classes))
 
 
+FASHION_OPTIONS = {"width": 16, "boxes_per_location": (4, 6, 4)}
+
+
 def ssd_fashion_head(model, **options):
     """``ssd_fashion``'s head: ``FASHION_PRIORS`` on the model's maps."""
     return head_from_model(model, **{**FASHION_PRIORS, **options})
@@ -845,7 +848,7 @@ def ssd_fashion_head(model, **options):
 
 def _register():
     from keras_cv_course.detection.heads import register_model_head
-    from keras_cv_course.models import _common
+    from keras_cv_course.models import _common, trained_weights
     from keras_cv_course.models.registry import FeatureTap
     from keras_cv_course.models.ssd import PAPER
 
@@ -855,7 +858,8 @@ def _register():
             "leaky ReLU 0.1 (``detection.ssd.fashion_table``), SSD heads on the stride-8, 16 and 32 maps (16², 8², "
             "4²) with 4, 6, 4 default boxes a location (1,472 priors), outputs ``boxes`` and ``classes`` (logits, "
             "column 0 background). Head: ``detection.ssd.ssd_fashion_head`` (``FASHION_PRIORS``).",
-        user_options={"width": 16, "boxes_per_location": (4, 6, 4)}, classes=10, task="detection",
+        user_options=dict(FASHION_OPTIONS), classes=10, task="detection",
+        weights=trained_weights.default_build_weights("ssd_fashion", FASHION_OPTIONS),
         taps=(FeatureTap("P3", "conv4_leaky", 128, 8), FeatureTap("P4", "conv6_leaky", 256, 16),
               FeatureTap("P5", "conv7_leaky", 256, 32))),)
     builders = _common.define(rows, ssd_fashion_family)

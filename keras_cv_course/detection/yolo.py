@@ -76,7 +76,7 @@ from keras_cv_course.data import augment as augment_lib
 from keras_cv_course.data.augment import RandomExposureSaturation, yolo_augmentation
 from keras_cv_course.detection import boxes as box_lib
 from keras_cv_course.detection.heads import DetectionHead, register_head, register_model_head
-from keras_cv_course.models import _common
+from keras_cv_course.models import _common, trained_weights
 from keras_cv_course.models import yolo as yolo_models
 from keras_cv_course.models.registry import FeatureTap
 
@@ -418,6 +418,7 @@ ROWS = (
                     "(``units``, ``dropout``); ``top='fc'``: the paper's two fully connected layers. Head, loss "
                     "and targets: ``detection.yolo.YOLOv1Head``.",
                 user_options=dict(FASHION_OPTIONS), classes=10, task="detection",
+                weights=trained_weights.default_build_weights("yolov1_fashion", FASHION_OPTIONS),
                 taps=(FeatureTap("P4", "conv6_leaky", 256, 16),)),
 )
 YOLOv1Fashion = _common.define(ROWS, yolov1_fashion_family)["YOLOv1Fashion"]

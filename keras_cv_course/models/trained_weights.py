@@ -123,6 +123,20 @@ def weight_specs(model_name, directory=None):
     return ManifestWeights(model_name, directory)
 
 
+def default_build_weights(model_name, defaults):
+    """A registry row's ``weights`` hook: the manifest's weights of ``model_name``
+    for a build whose options are ``defaults`` (the network that was trained),
+    none for any other build (a different width has no trained weights)."""
+    defaults = dict(defaults)
+
+    def specs(options=None):
+        if options is not None and any(options.get(key, value) != value for key, value in defaults.items()):
+            return {}
+        return weight_specs(model_name)
+
+    return specs
+
+
 class ManifestWeights(collections.abc.Mapping):
     """The ``WeightSpec``s of one model in the manifest, read at first use
     (from ``directory``, else ``weights_dir()`` at that time) and kept. The

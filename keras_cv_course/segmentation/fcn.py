@@ -60,7 +60,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_cv_course.blocks import conv_bn_act
-from keras_cv_course.models import _common, vgg
+from keras_cv_course.models import _common, trained_weights, vgg
 from keras_cv_course.models.features import feature_extractor, find_backbone
 from keras_cv_course.models.registry import model_info
 
@@ -526,7 +526,8 @@ def _fashion_row(variant, params):
             "(``fashion_stages``: widths w, 2w, 4w, 8w, 8w, pools at strides 2..32, 3×3 fc6 and 1×1 fc7 of "
             "``fc_units`` = 16w channels), in the 'same' geometry. Options: ``width``, ``convs``, ``fc_units``, "
             "``learnable_upsampling``, ``dropout``, ``at_once``.",
-        options={"variant": variant}, user_options=dict(FASHION_OPTIONS), classes=11, task="segmentation")
+        options={"variant": variant}, user_options=dict(FASHION_OPTIONS), classes=11, task="segmentation",
+        weights=trained_weights.default_build_weights(name, FASHION_OPTIONS))
 
 
 _VGG_BUILDERS = _common.define((_vgg_row("32s", 136_152_917), _vgg_row("16s", 134_815_994),

@@ -165,3 +165,24 @@ def test_a_truncated_manifest_is_named(weights_dir):
         models.get_model("lenet5", weights="fashion_mnist")
     assert str(path) in str(error.value) and "truncated or corrupt" in str(error.value)
     models.get_model("lenet5", weights=lenet5_file()[0])  # a weight path does not read the manifest
+
+
+TRAINED_DETECTORS = sorted({e["model"] for e in MANIFEST_ENTRIES} & {"overfeat_fashion", "yolov1_fashion",
+                                                                       "ssd_fashion", "fcn8s_fashion"})
+
+
+@pytest.mark.parametrize("name", TRAINED_DETECTORS)
+def test_trained_weights_belong_to_the_default_build_only(name):
+    """The manifest's weights of a CPU-sized net load into its default build (the
+    network trained) and are refused, naming the weights, for another width."""
+    weights = next(e["name"] for e in MANIFEST_ENTRIES if e["model"] == name)
+    assert weights in models.model_info(name).weights
+    with pytest.raises(ValueError, match=f"weights={weights!r} for {name!r} is neither a file nor a known weight"):
+        models.get_model(name, weights=weights, width=8)
+
+
+def test_the_default_build_hook_offers_the_manifest_for_the_defaults_only():
+    hook = trained_weights.default_build_weights("overfeat_fashion", {"width": 32, "fc_units": 128})
+    assert isinstance(hook(None), trained_weights.ManifestWeights) and hook(None).model_name == "overfeat_fashion"
+    assert isinstance(hook({"width": 32, "fc_units": 128, "per_class_boxes": True}), trained_weights.ManifestWeights)
+    assert hook({"width": 8, "fc_units": 128}) == {}
