@@ -92,6 +92,9 @@ def _prepare(ground_truth, detections, class_names, num_classes):
         raise ValueError(f"{len(gt_images)} ground-truth images but {len(dt_images)} detection images")
     gt, dt = _table(gt_images, False), _table(dt_images, True)
     if class_names is not None:
+        if num_classes is not None and int(num_classes) != len(class_names):
+            raise ValueError(f"num_classes={num_classes} but {len(class_names)} class_names were given; pass one, "
+                             "or names for every class")
         num_classes = len(class_names)
     if num_classes is None:
         num_classes = int(max(gt["classes"].max(initial=-1), dt["classes"].max(initial=-1))) + 1

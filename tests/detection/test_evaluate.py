@@ -322,3 +322,11 @@ def test_plot_precision_recall():
     assert labels == ["cat (AP = 0.750)", "dog (AP = 1.000)"]  # bird: no detections, cow: no objects
     assert len(axes[1].get_legend().get_texts()) == 3
     plt.close(figure)
+
+
+def test_class_names_and_a_different_num_classes_are_refused():
+    truth = [{"boxes": np.array([[0, 0, 10, 10]], "float32"), "classes": np.array([1])}]
+    found = [{"boxes": np.array([[0, 0, 10, 10]], "float32"), "scores": np.array([0.9]), "classes": np.array([1])}]
+    assert evaluate_voc(truth, found, ["a", "b"], num_classes=2)["class_names"] == ["a", "b"]
+    with pytest.raises(ValueError, match="num_classes=3 but 2 class_names were given"):
+        evaluate_voc(truth, found, ["a", "b"], num_classes=3)
