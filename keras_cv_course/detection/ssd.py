@@ -803,8 +803,10 @@ def ssd300_head(model, **options):
 
 FASHION_PRIORS = {"s_min": 0.15, "s_max": 0.45, "aspect_ratios": ((2,), (2, 3), (2,))}
 """Default boxes of ``ssd_fashion``: fashion_scenes' items are 17–56 px frames on
-128×128 scenes, so the eq. 4 scales run from 19 px (stride 8) to 58 px (stride
-32, its extra box 77 px), with tall and wide boxes for trousers and bags."""
+128×128 scenes, so the eq. 4 scales give ratio-1 boxes of 19.2, 38.4 and 57.6 px
+on the stride-8, 16 and 32 maps (max sizes 38.4, 57.6, 76.8: the extra boxes
+27.2, 47.0, 66.5 px), with tall and wide boxes for trousers and bags. Most items
+match on the stride-8 and 16 maps; the stride-32 map takes the largest."""
 
 
 def fashion_table(width):
