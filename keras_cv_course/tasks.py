@@ -479,8 +479,8 @@ class DetectionTask(Task):
         return self.head.encode
 
     def _predict(self, model):
-        shape = tuple(model.input_shape[1:3])
-        return lambda images: self.head.decode(model(images, training=False), shape)
+        # The batch's own size: a fully convolutional detector's input_shape is (None, None).
+        return lambda images: self.head.decode(model(images, training=False), tuple(images.shape[1:3]))
 
     def _evaluator(self, class_names=None):
         from keras_cv_course.detection.evaluate import DetectionEvaluator
