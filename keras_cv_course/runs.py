@@ -192,7 +192,19 @@ def load_run(spec, sha256=None):
     weights_name = next(iter(info.weights))
     weight_spec = info.weights[weights_name]
     model = get_model(spec, weights=weights_name, weights_sha256=sha256)
-    return LoadedModel(model, getattr(weight_spec, "preprocessing", info.preprocessing), getattr(weight_spec, "dataset", None))
+    dataset = getattr(weight_spec, "dataset", None)
+    return LoadedModel(model, getattr(weight_spec, "preprocessing", info.preprocessing), dataset,
+                       _known_class_names(dataset), {"name": info.task})
+
+
+def _known_class_names(dataset):
+    """The class names of a registered dataset (None for another or no dataset)."""
+    from keras_cv_course import data
+
+    try:
+        return list(data.info(dataset).class_names) if dataset else None
+    except ValueError:
+        return None
 
 
 def load_any_model(spec):

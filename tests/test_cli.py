@@ -131,3 +131,28 @@ def test_predict_refuses_class_names_of_another_class_count(tmp_path, capsys):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(path)
     assert cli.main(["predict", "lenet5", str(path), "--dataset", "cifar100"]) == 2
     assert "'cifar100' has 100 classes but the model scores 10" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, source", [("lenet5", "item"), ("ssd_fashion", "scene")])
+def test_predict_with_a_registered_name_speaks_the_weights_dataset_and_task(name, source, tmp_path, capsys):
+    """``kcc predict NAME image`` with a model's shipped weights names the classes
+    of the dataset they were trained on, and a detector answers with boxes."""
+    from PIL import Image
+
+    from keras_cv_course import data
+
+    if source == "item":
+        images, labels = data.load_arrays("fashion_mnist_sample", "test")
+        image, expected = images[0].reshape(28, 28), data.info("fashion_mnist").class_names[labels[0]]
+    else:
+        scene, target = next(iter(data.load("fashion_scenes", "test", num_scenes=1, source="sample")))
+        image = scene.numpy()[..., 0]
+        expected = data.info("fashion_scenes").class_names[int(target["classes"].numpy()[0])]
+    path = tmp_path / "x.png"
+    Image.fromarray(image).save(path)
+    capsys.readouterr()
+    assert cli.main(["predict", name, str(path)]) == 0
+    answer = capsys.readouterr().out
+    assert answer.startswith(f"{path}: ") and expected in answer
+    if source == "scene":  # "class score [x1, y1, x2, y2]" per detection above 0.3
+        assert answer.count("[") >= 2
