@@ -60,16 +60,18 @@ class FitResult:
 
 
 def make_optimizer(name, learning_rate, *, weight_decay=None, momentum=0.9):
-    """A Keras optimizer by name; ``learning_rate`` may be a schedule."""
+    """A Keras optimizer by name; ``learning_rate`` may be a schedule.
+    ``weight_decay``: Keras' decoupled weight decay for every optimizer (AdamW's
+    default 1e-4 when None; none for the others)."""
     name = name.lower()
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay if weight_decay is not None else 1e-4)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, weight_decay=weight_decay)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
+        return keras.optimizers.RMSprop(learning_rate, weight_decay=weight_decay)
     raise ValueError(f"Unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -125,3 +126,17 @@ def test_fit_refuses_bad_options_naming_them(option, value, tmp_path):
     with pytest.raises(ValueError, match=rf"{option} must be .*got {value!r}"):
         fit("lenet5", SAMPLE, run_dir=str(tmp_path / "run"), verbose=0, **{option: value})
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
+def test_every_optimizer_takes_the_weight_decay_asked_for(name):
+    """--weight-decay reaches every optimizer (Adam and RMSprop dropped it); one
+    step on a zero gradient shrinks a weight by exactly lr · decay."""
+    from keras_cv_course.training.fit import make_optimizer
+
+    optimizer = make_optimizer(name, 0.1, weight_decay=0.01)
+    assert optimizer.weight_decay == 0.01
+    weight = keras.Variable([1.0])
+    optimizer.apply_gradients([(keras.ops.zeros((1,)), weight)])
+    np.testing.assert_allclose(np.asarray(weight), [1.0 - 0.1 * 0.01], rtol=1e-6)
+    assert make_optimizer(name, 0.1).weight_decay == (1e-4 if name == "adamw" else None)

@@ -1,7 +1,8 @@
 """weights/manifest.json: the trained LeNet-5 loads through get_model(weights=
 "fashion_mnist") with its sha256 checked, and its recorded full-test-set accuracy
 holds on the embedded sample (1,000 real test images); a trained detector's
-recorded mAP@0.5 holds on fashion_scenes made from those sample items."""
+recorded mAP@0.5 and a segmenter's mean IU hold on fashion_scenes made from
+those sample items."""
 
 import os
 import shutil
@@ -17,6 +18,7 @@ from keras_cv_course.training.export import measure_accuracy, measure_task_metri
 ENTRIES = [e for e in trained_weights.read_manifest().get("weights", [])]
 CLASSIFIERS = [e for e in ENTRIES if e.get("task", "classification") == "classification"]
 DETECTORS = [e for e in ENTRIES if e.get("task") == "detection"]
+SEGMENTERS = [e for e in ENTRIES if e.get("task") == "segmentation"]
 METRIC = {"classification": "test_accuracy", "detection": "test_map50", "segmentation": "test_mean_iou"}
 
 
@@ -54,6 +56,17 @@ def test_recorded_map_holds_on_scenes_of_the_sample_items(entry):
                                                 entry["preprocessing"], num_scenes=300, source="sample")
     assert (metric, images) == ("map50", 300)
     assert abs(value - entry["test_map50"]) < 0.06, (value, entry["test_map50"])
+
+
+@pytest.mark.parametrize("entry", SEGMENTERS, ids=[e["model"] for e in SEGMENTERS])
+def test_recorded_mean_iou_holds_on_scenes_of_the_sample_items(entry):
+    """The segmenter's mean IU on 300 test scenes pasted from the embedded sample's
+    real test items: about 1,000 items and 5 million pixels, so 0.05 either way."""
+    model = get_model(entry["model"], weights=entry["name"])
+    metric, value, images = measure_task_metric(model, {"name": "segmentation"}, entry["dataset"], "test",
+                                                entry["preprocessing"], num_scenes=300, source="sample")
+    assert (metric, images) == ("mean_iou", 300)
+    assert abs(value - entry["test_mean_iou"]) < 0.05, (value, entry["test_mean_iou"])
 
 
 def test_hash_mismatch_and_missing_file_are_clear_errors(tmp_path, monkeypatch):
