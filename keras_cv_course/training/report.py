@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from keras_cv_course import metrics
+from keras_cv_course.training.callbacks import atomic_write_text
 from keras_cv_course.visualize import plots
 
 CURVE_METRICS = ("loss", "accuracy", "top5_accuracy", "auc", "mean_iou", "map50")
@@ -65,11 +66,10 @@ def write_report(run_dir, summary, history, config, *, task=None, model=None, da
     section, figures = task.report(summary, run_dir, model=model, dataset=dataset)
     figures = {**figures, **_learning_curves(run_dir, history)}
     report = {"config": config, "task": task.get_config(), "evaluation": summary, "figures": figures, "history": history}
-    with open(os.path.join(run_dir, "report.json"), "w") as handle:
-        json.dump(report, handle, indent=1, default=_json_default)
+    # Through a temporary file each: an interrupted write leaves the previous report, never half of one.
+    atomic_write_text(os.path.join(run_dir, "report.json"), json.dumps(report, indent=1, default=_json_default))
     path = os.path.join(run_dir, "report.md")
-    with open(path, "w") as handle:
-        handle.write(markdown_report(report, section, title=title))
+    atomic_write_text(path, markdown_report(report, section, title=title))
     return path
 
 
