@@ -152,7 +152,18 @@ def test_ctrl_c_in_any_kcc_command_is_one_line_and_exit_130(monkeypatch, capsys)
     assert capsys.readouterr().err == "kcc list: interrupted\n"
 
 
-def test_a_ctrl_c_during_the_commit_waits_for_the_commit_to_end():
+@pytest.fixture
+def sigint_disposition():
+    """``set(handler)`` installs a SIGINT handler for the test; the one the test
+    process started with comes back after (a run started in the background by a
+    non-interactive shell starts with SIGINT ignored)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield lambda handler: signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_ctrl_c_during_the_commit_waits_for_the_commit_to_end(sigint_disposition):
+    sigint_disposition(signal.default_int_handler)  # Python's own, as in a terminal
     finished = []
     with pytest.raises(KeyboardInterrupt):
         with cb.ctrl_c_deferred():
@@ -161,3 +172,11 @@ def test_a_ctrl_c_during_the_commit_waits_for_the_commit_to_end():
             finished.append("copies")
     assert finished == ["copies"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as before afterwards
+
+
+def test_a_commit_leaves_an_ignored_sigint_ignored(sigint_disposition):
+    sigint_disposition(signal.SIG_IGN)
+    with cb.ctrl_c_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
