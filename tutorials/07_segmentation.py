@@ -27,9 +27,9 @@ scores):
 The nets use the trained weights ``weights="fashion_scenes_masks"`` when
 weights/manifest.json lists them for ``fcn32s_fashion`` / ``fcn8s_fashion``;
 otherwise (and always with ``--fast``) both are trained here the same way, on the
-same scenes, as benchmarks/fcn_fashion_scenes.py does (pixel-wise softmax
-cross-entropy ignoring void, ``SegmentationTask``'s loss; Adam on a cosine
-schedule after a short warm-up).
+same scenes, with the loss and optimizer of benchmarks/fcn_fashion_scenes.py
+(pixel-wise softmax cross-entropy ignoring void, ``SegmentationTask``'s loss;
+Adam on a cosine schedule after a short warm-up), in plain ``compile``/``fit``.
 
 Run:  python tutorials/07_segmentation.py [--fast] [--out DIR]
 (``--fast`` uses scenes made from the package's embedded item sample, trains
@@ -258,8 +258,8 @@ def _segmenter(variant, fast, settings):
 
 
 def _train(name, source, *, width, scenes, epochs, batch_size, learning_rate, warmup_epochs=0.25):
-    """A fresh ``name`` of ``width`` trained on ``scenes`` training scenes, as
-    benchmarks/fcn_fashion_scenes.py does (plain compile and fit, the task's loss)."""
+    """A fresh ``name`` of ``width`` trained on ``scenes`` training scenes with plain
+    compile and fit (the task's loss, Adam, cosine schedule)."""
     import keras
 
     from keras_cv_course import data, models
