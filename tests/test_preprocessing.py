@@ -36,5 +36,6 @@ def test_unknown_modes_are_refused_and_the_models_path_re_exports():
 
     with pytest.raises(ValueError, match="Unknown preprocessing mode 'bgr'"):
         preprocessing.value_range("bgr")
-    assert models.preprocess_input is preprocessing.preprocess_input
+    x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3))
+    np.testing.assert_array_equal(models.preprocess_input(x, "caffe"), preprocessing.preprocess_input(x, "caffe"))
     assert models.preprocessing.MODES is preprocessing.MODES

@@ -244,11 +244,20 @@ def _dataset_class_names(loaded, dataset):
 
     if loaded.class_names and (dataset is None or dataset == loaded.dataset):
         return list(loaded.class_names)
+    if _is_imagenet(dataset or loaded.dataset):  # ImageNet weights: the class index shipped with the package
+        from keras_cv_course.applications.imagenet_utils import imagenet_classes
+
+        return [name for _, name in imagenet_classes()]
     if dataset and not data.is_image_folder(dataset):
         return list(data.info(dataset).class_names)
     if dataset:
         return data.folders.class_folders(data.folder_roots(dataset)["train"])
     return None
+
+
+def _is_imagenet(dataset):
+    """Whether ``dataset`` names ImageNet (as ImageNet weights record it) rather than an image folder."""
+    return isinstance(dataset, str) and dataset.lower() == "imagenet" and not os.path.isdir(dataset)
 
 
 def _task_of(loaded):

@@ -1,0 +1,12 @@
+"""MobileNetV2: the builders and their ImageNet helpers.
+
+As ``keras.applications.mobilenet_v2``: ``preprocess_input(x, data_format=None)`` applies "tf"
+preprocessing (pixels scaled to [-1, 1]), the mode the registry records for ``mobilenet_v2``;
+``decode_predictions(preds, top=5)`` names the top ImageNet classes."""
+
+from keras_cv_course.applications._family import family_functions
+from keras_cv_course.models import MobileNetV2
+
+preprocess_input, decode_predictions = family_functions(__name__, "mobilenet_v2")
+
+__all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
