@@ -135,7 +135,7 @@ def main(fast=False, out="tutorial_04_out"):
     print("3. Heatmaps of class activation (Grad-CAM) and gradient maps")
     batch = x_test[:6]
     probabilities = model.predict(batch, verbose=0)
-    heatmaps = V.grad_cam(model, batch)  # top class, last conv unit of conv_base, pre-softmax score
+    heatmaps = V.grad_cam(model, batch)  # top class, conv_base's last block output, pre-softmax score
     print(f"  Grad-CAM target layer: {V.target_layer(model).name}")
     figure, axes = V.new_figure(2, len(batch), size=2)
     for k in range(len(batch)):

@@ -6,7 +6,9 @@ Compute (numpy out): ``activations``, ``filters``, ``filter_pattern`` /
 ``deconvnet``, ``randomized_copy``. Draw (on a matplotlib Axes): the ``plot_*``
 functions, with ``new_figure`` and ``save_figure`` for PNGs (../shared/DESIGN.md §2).
 Layers are named by name, path (``"conv_base/block1_conv1"``), feature level
-(``"P4"``) or Layer; the class-activation maps default to the last convolution.
+(``"P4"``) or Layer; the class-activation maps default to the last block's output
+(the last spatial map the model's output depends on entirely), and the filter
+patterns to the input range of the model's recorded preprocessing.
 Needs the TensorFlow backend (the gradients use ``tf.GradientTape``).
 """
 

@@ -9,7 +9,10 @@ layers. Options change the run without touching the user's model:
 ``relu_rule="guided"|"deconvnet"`` swaps the backward rule of every ReLU
 (fused ReLUs of Conv/Dense layers run through an unfused copy of the layer),
 ``stop=True`` stops once every watched layer has run (so a pattern can be
-optimized at any input size even when the top flattens a fixed-size map).
+optimized at any input size even when the top flattens a fixed-size map),
+``tape=`` a ``tf.GradientTape`` that watches each recorded output as it is made
+(with ``watch_accessed_variables=False`` the backward pass then stops at the
+watched layer instead of differentiating every weight before it).
 """
 
 import difflib
@@ -25,7 +28,6 @@ CONV_TYPES = (
     keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.DepthwiseConv2D,
     keras.layers.SeparableConv2D, keras.layers.Conv2DTranspose,
 )
-_AFTER_CONV = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU)
 
 
 def tf_module():
@@ -90,29 +92,205 @@ def layer_path(model, target):
     return target.name
 
 
-def last_conv_layer(model):
-    """The default target of the class-activation maps: the output of the last
-    convolution unit of ``model`` (nested models searched) — the last conv layer,
-    or the BatchNorm/activation layers that directly follow it."""
-    pairs = [layer for _, layer in iter_layers(model) if not isinstance(layer, keras.Model)]
-    index = max((i for i, layer in enumerate(pairs) if isinstance(layer, CONV_TYPES)), default=None)
-    if index is None:
-        raise ValueError(f"Model {model.name!r} has no convolutional layer; pass layer= explicitly")
-    while index + 1 < len(pairs) and isinstance(pairs[index + 1], _AFTER_CONV) and _feeds(pairs[index], pairs[index + 1]):
-        index += 1
-    return pairs[index]
+# Layers that only pool, pad or regularize a map: the same features as their
+# input (at a lower resolution, or equal at inference), so never the default
+# Grad-CAM target when the map they read is there to take instead. Pooling
+# layers are known by their class name (``MaxPooling2D``, ``AdaptiveAveragePooling2D``,
+# a user's ``BlurPool2D``...), the others by class.
+_POOLING_NAME = re.compile(r"Pool(ing)?[123]D$")
+_PASS_THROUGH = (
+    keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.SpatialDropout3D,
+    keras.layers.GaussianNoise, keras.layers.GaussianDropout, keras.layers.AlphaDropout,
+    keras.layers.ActivityRegularization, keras.layers.Identity,
+    keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D,
+    keras.layers.Cropping1D, keras.layers.Cropping2D, keras.layers.Cropping3D,
+)
 
 
-def _feeds(producer, consumer):
-    """Whether ``consumer`` takes ``producer``'s output (True when unknown)."""
+def _passes_through(layer):
+    return isinstance(layer, _PASS_THROUGH) or bool(_POOLING_NAME.search(type(layer).__name__))
+
+
+def default_cam_layer(model):
+    """The default target of the class-activation maps: the last layer of
+    ``model`` whose output is a spatial map (rank 4, (N, H, W, C)) that the
+    model's output depends on entirely — every path from the input to the output
+    passes through it (a dominator of the output in the layer graph).
+
+    That is the output of the network's last block, whatever the block is made
+    of: ResNet50's ``conv5_block3_out`` (the Add + ReLU joining the residual and
+    the shortcut, not a branch conv), DenseNet121's final ``relu``, InceptionV3's
+    ``mixed10``, GoogLeNet's last ``..._concat``, a user model's last Add or the
+    activation after it. The graph is walked call by call, nested functional and
+    Sequential models (a backbone used as a layer) expanded in place, so the
+    layer may lie inside a nested model. Rules:
+
+    - multi-input layers (Add, Concatenate) join their branches: inside a block
+      no branch layer dominates, the join does;
+    - a shared layer (called more than once in the graph) is never chosen: its
+      output is not one map;
+    - layers that only pool, pad or drop out (``MaxPooling2D``, ``Dropout``, ...)
+      are passed over for the map they read (VGG16: ``block5_conv3``, not
+      ``block5_pool``);
+    - a model with several outputs gets the last layer *all* of them depend on
+      (GoogLeNet with ``aux_logits``: the last layer before the first auxiliary
+      head branches off); pass ``layer=`` for a later one.
+
+    Raises ``ValueError`` naming the model, with a hint for ``layer=``, when no
+    layer qualifies (a model without convolutions, or one whose branches only
+    meet after flattening).
+    """
+    graph = _LayerGraph(model)
+    for index in reversed(graph.dominators()):
+        vertex = graph.vertices[index]
+        if vertex.candidate(graph):
+            return vertex.layer
+    spatial = {id(v.layer) for v in graph.vertices if v.rank == 4}
+    maps = [path for path, layer in iter_layers(model) if id(layer) in spatial]  # in the model's layer order
+    hint = f" Layers with a spatial output: {', '.join(maps[-5:])}." if maps else ""
+    raise ValueError(
+        f"Model {model.name!r} has no layer with a spatial (N, H, W, C) output that its output depends on entirely "
+        f"(the last block's output, which Grad-CAM reads by default). Pass layer= (a name, path, feature level or "
+        f"Layer) to choose one.{hint}"
+    )
+
+
+class _Vertex:
+    """One call of one layer in the (nested models expanded) graph."""
+
+    def __init__(self, layer, path, outputs, parents):
+        self.layer, self.path, self.parents = layer, path, parents
+        shapes = [tuple(t.shape) for t in outputs]
+        self.rank = len(shapes[0]) if len(shapes) == 1 else None
+
+    def candidate(self, graph):
+        layer = self.layer
+        return (self.rank == 4 and not isinstance(layer, (keras.layers.InputLayer, keras.Model))
+                and not _passes_through(layer) and graph.calls[id(layer)] == 1)
+
+
+class _Scope:
+    """A graph being walked: the top model, or a nested model's call inside its
+    parent (``bindings`` maps its Input tensors to the parent's tensors)."""
+
+    def __init__(self, prefix, bindings):
+        self.prefix, self.bindings = prefix, bindings
+
+
+_SOURCE = -1
+
+
+class _LayerGraph:
+    """The calls of ``model``'s layers as a DAG, in topological order, nested
+    functional and Sequential models expanded; vertex -1 is the input(s)."""
+
+    def __init__(self, model):
+        if not _expandable(model):
+            raise ValueError(
+                f"Cannot find a default layer of {model.name!r}: visualize looks inside built functional and "
+                "Sequential models only (build it on a keras.Input, or pass layer=)."
+            )
+        self.model = model
+        self.vertices, self.calls = [], {}
+        self._index, self._scopes, self._memo = {}, {}, {}
+        top = _Scope("", {id(t): (_SOURCE, None) for t in model.inputs})
+        self._keep = [top]
+        self.sinks = [self._resolve(t, top) for t in model.outputs]
+
+    def dominators(self):
+        """Indices of the vertices every input→output path passes through, in
+        order. In a topological order a vertex is such a cut vertex exactly
+        when no edge jumps over it (every vertex lies on some input→output path)."""
+        count = len(self.vertices)
+        edges = [(p, i) for i, v in enumerate(self.vertices) for p in v.parents] + [(s, count) for s in self.sinks]
+        reach = [0] * (count + 1)  # reach[k]: the furthest end of the edges leaving position k
+        for start, end in edges:
+            position = start + 1  # the source is position 0
+            reach[position] = max(reach[position], end + 1)
+        found, furthest = [], reach[0]
+        for index in range(count):
+            position = index + 1
+            if furthest <= position:
+                found.append(index)
+            furthest = max(furthest, reach[position])
+        return found
+
+    # -- building
+    def _resolve(self, tensor, scope):
+        """The vertex producing ``tensor`` in ``scope``, creating it (and every
+        vertex it depends on) first: an iterative post-order walk, so networks
+        hundreds of layers deep do not reach Python's recursion limit."""
+        stack = [(tensor, scope)]
+        while stack:
+            t, s = stack[-1]
+            if (id(s), id(t)) in self._memo:
+                stack.pop()
+                continue
+            step = self._step(t, s)
+            if step[0] == "alias":
+                _, t2, s2 = step
+                key = (id(s2), id(t2)) if s2 is not None else None
+                if s2 is None:
+                    self._memo[(id(s), id(t))] = t2  # t2 is the source index
+                    stack.pop()
+                elif key in self._memo:
+                    self._memo[(id(s), id(t))] = self._memo[key]
+                    stack.pop()
+                else:
+                    stack.append((t2, s2))
+                continue
+            _, layer, node_index, inputs, outputs = step
+            vertex_key = (id(s), id(layer), node_index)
+            if vertex_key in self._index:
+                self._memo[(id(s), id(t))] = self._index[vertex_key]
+                stack.pop()
+                continue
+            missing = [(p, s) for p in inputs if (id(s), id(p)) not in self._memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            parents = sorted({self._memo[(id(s), id(p))] for p in inputs}) or [_SOURCE]
+            index = len(self.vertices)
+            self.vertices.append(_Vertex(layer, f"{s.prefix}{layer.name}", outputs, parents))
+            self._index[vertex_key] = index
+            self.calls[id(layer)] = self.calls.get(id(layer), 0) + 1
+            self._memo[(id(s), id(t))] = index
+            stack.pop()
+        return self._memo[(id(scope), id(tensor))]
+
+    def _step(self, tensor, scope):
+        """What produces ``tensor`` in ``scope``: ``("alias", tensor2, scope2)``
+        (an Input of a nested model, or a nested model's output: the same tensor
+        seen from another scope; ``scope2`` None means the model's input) or
+        ``("call", layer, node_index, input tensors, output tensors)``."""
+        if id(tensor) in scope.bindings:
+            return ("alias", *scope.bindings[id(tensor)])
+        layer, node_index, tensor_index = _keras_compat.keras_history(tensor)
+        inputs, outputs = _keras_compat.layer_calls(layer)[node_index]
+        if isinstance(layer, keras.layers.InputLayer):
+            raise ValueError(f"Input {layer.name!r} of {self.model.name!r} is not one of the model's inputs")
+        if isinstance(layer, keras.Model) and _expandable(layer) and len(layer.inputs) == len(inputs):
+            key = (id(scope), id(layer), node_index)
+            inner = self._scopes.get(key)
+            if inner is None:
+                inner = _Scope(f"{scope.prefix}{layer.name}/", {id(i): (o, scope) for i, o in zip(layer.inputs, inputs)})
+                self._scopes[key] = inner
+                self._keep.append(inner)
+            return ("alias", layer.outputs[tensor_index], inner)
+        return ("call", layer, node_index, inputs, outputs)
+
+
+def _expandable(model):
+    """Whether the graph of ``model`` can be walked: a functional model, or a
+    Sequential one that knows its input (built on a keras.Input or a shape)."""
+    if not isinstance(model, keras.Model):
+        return False
+    if not (_keras_compat.is_functional(model) or isinstance(model, keras.Sequential)):
+        return False
     try:
-        inputs = consumer.input
+        return bool(model.inputs) and bool(model.outputs)
     except (AttributeError, ValueError):
-        return True
-    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    if not all(isinstance(t, keras.KerasTensor) for t in inputs):
-        return True
-    return any(_keras_compat.keras_history(t)[0] is producer for t in inputs)
+        return False
 
 
 def conv_layers(model):
@@ -138,7 +316,7 @@ def _is_squash(fn):
 class Tracer:
     """Run ``model`` eagerly, recording the outputs of ``watch`` (layers)."""
 
-    def __init__(self, model, watch=(), *, logits=False, relu_rule=None, stop=False, pre_activation=False):
+    def __init__(self, model, watch=(), *, logits=False, relu_rule=None, stop=False, pre_activation=False, tape=None):
         self.tf = tf_module()
         if relu_rule not in (None, "guided", "deconvnet"):
             raise ValueError(f"relu_rule must be None, 'guided' or 'deconvnet'; got {relu_rule!r}")
@@ -147,6 +325,7 @@ class Tracer:
         self.logits = logits
         self.relu_rule = relu_rule
         self.stop = stop
+        self.tape = tape
         self.pre_activation = pre_activation
         self.recorded = {}
         self._twins = {}
@@ -225,6 +404,8 @@ class Tracer:
             else:
                 y = layer(*args, **kwargs)
         if id(layer) in self.watch:
+            if self.tape is not None:
+                self.tape.watch(y)
             self.recorded[id(layer)] = y
             if self.stop and all(key in self.recorded for key in self.watch):
                 raise _Stop()

@@ -12,18 +12,25 @@
 Maps are numpy (N, H, W): at the input's size (bilinear) unless ``upsample=False``
 (then the target layer's size), and each divided by its maximum unless
 ``normalize=False``. A map that is zero everywhere stays zero (never NaN).
-The target layer defaults to the last convolution unit, found through nested models.
+The target layer defaults to the output of the network's last block: the last
+layer with a spatial (N, H, W, C) output that the model's output depends on
+entirely (``_graph.default_cam_layer``; nested models searched) — ResNet50's
+``conv5_block3_out``, InceptionV3's ``mixed10``, never a branch conv inside a
+block. ``layer=`` overrides it.
 """
 
 import numpy as np
 
-from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, find_layer, last_conv_layer, tf_module
+from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, default_cam_layer, find_layer, tf_module
 
 
 def target_layer(model, layer=None):
-    """The layer Grad-CAM reads: ``layer`` (name, path, level or Layer) or the last
-    convolution unit of ``model``."""
-    return last_conv_layer(model) if layer is None else find_layer(model, layer)
+    """The layer Grad-CAM reads: ``layer`` (name, path, level or Layer), or by
+    default the last layer of ``model`` with a spatial output that the model's
+    output depends on entirely — its last block's output (see
+    ``_graph.default_cam_layer`` for the rule: joins of branches, shared layers,
+    pooling, several outputs)."""
+    return default_cam_layer(model) if layer is None else find_layer(model, layer)
 
 
 def activations_and_gradients(model, images, class_index=None, layer=None):
@@ -32,9 +39,11 @@ def activations_and_gradients(model, images, class_index=None, layer=None):
     to it, and the classes used (``class_index`` or each image's top class)."""
     tf = tf_module()
     target = target_layer(model, layer)
-    tracer = Tracer(model, [target], logits=True)
     x = tf.constant(as_batch(images, model))
-    with tf.GradientTape() as tape:
+    # only the target's output is watched: the backward pass stops there, no
+    # weight gradients (before or after the layer) are computed
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tracer = Tracer(model, [target], logits=True, tape=tape)
         output, recorded = tracer(x)
         activation = recorded[id(target)]
         scores, indices = class_scores(output, class_index)

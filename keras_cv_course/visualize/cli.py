@@ -25,7 +25,8 @@ def add_commands(subparsers):
     parser.add_argument("--out", default="visualize_out", help="folder for the PNGs (created)")
     parser.add_argument("--layer", action="append", default=None,
                         help="layer name/path/level (repeatable); default: every conv/pool layer for activations, "
-                             "the first conv for filters, every conv for patterns, the last conv unit for gradcam")
+                             "the first conv for filters, every conv for patterns, the last block's output for gradcam "
+                             "(the last spatial map the output depends on entirely)")
     parser.add_argument("--class-index", type=non_negative_int, default=None, help="class for gradcam/saliency (default: the top one)")
     parser.add_argument("--filters", type=positive_int, default=16, help="patterns: how many filters of each layer")
     parser.add_argument("--steps", type=positive_int, default=40, help="patterns: gradient-ascent steps")
@@ -97,15 +98,16 @@ def _first_conv_name(V, model):
 
 
 def _patterns(V, model, image, batch, args):
-    from keras_cv_course.preprocessing import value_range
     from keras_cv_course.visualize._graph import conv_layers, find_layer
 
     layers = [find_layer(model, name) for name in args.layer] if args.layer else conv_layers(model)
     paths = []
     for layer in layers:
         count = min(args.filters, getattr(layer, "filters", args.filters))
+        # the run's (or the weights') preprocessing mode sets the range the pattern lives in;
+        # progress lines go to stderr (stdout lists the PNGs written)
         patterns = V.filter_patterns(model, layer, range(count), steps=args.steps, size=args.size,
-                                     value_range=value_range(args.mode))
+                                     preprocessing=args.mode, verbose=True)
         figure, ax = V.new_figure(size=6)
         V.plot_pattern_gallery(ax, patterns, title=f"{layer.name}: filters 0-{count - 1}")
         paths.append(V.save_figure(figure, _png(args.out, "patterns", layer.name)))

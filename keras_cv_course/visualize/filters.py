@@ -2,8 +2,13 @@
 input pattern that maximizes a filter's response (the course's
 ``generate_pattern``: gradient ascent in input space with normalized gradients)."""
 
+import sys
+import time
+
+import keras
 import numpy as np
 
+from keras_cv_course import _keras_compat
 from keras_cv_course.visualize._graph import Tracer, conv_layers, find_layer, tf_module
 
 
@@ -79,17 +84,28 @@ def filter_pattern(
     step_size=None,
     size=None,
     regularizers=None,
-    value_range=(0.0, 1.0),
+    value_range=None,
+    preprocessing=None,
     start=None,
     seed=0,
     deprocess=True,
     return_objective=False,
+    verbose=False,
+    progress_seconds=10.0,
+    print_fn=None,
 ):
     """The input that maximizes the mean activation of ``filter_index`` in ``layer``.
 
-    Gradient ascent as in the course's ``generate_pattern``: start from gray with a
-    little noise (or ``start``), and ``steps`` times step ``step_size`` (default 1%
-    of ``value_range``'s span) along the gradient divided by its RMS. ``size``: an
+    Gradient ascent as in the course's ``generate_pattern``: start from the gray
+    middle of the value range with a little noise (or ``start``), and ``steps``
+    times step ``step_size`` (default 1% of the range's span) along the gradient
+    divided by its RMS (not clipped; ``deprocess`` makes any scale viewable).
+    The value range is where the model's inputs live: ``value_range`` (low, high)
+    when given, else that of the preprocessing mode ``preprocessing`` ("caffe",
+    "tf", "torch", "unit", "none"; ``keras_cv_course.preprocessing.value_range``),
+    else that of the mode the model records (``input_preprocessing``: a registered
+    model, or one built around a registered backbone; a caffe VGG16 gets about
+    (-124, 151)), else [0, 1]. ``size``: an
     int or (H, W), default the model's input size (the model runs only up to
     ``layer``, so any size its convolutions accept works). ``regularizers``: a dict
     with any of ``"jitter"`` (max random shift in pixels before each step,
@@ -99,10 +115,15 @@ def filter_pattern(
     fires. Returns the pattern deprocessed to uint8 (H, W, C), or the raw input with
     ``deprocess=False``; with ``return_objective=True`` also the objective (mean
     activation, no penalties) before each step and after the last (steps + 1 values).
+    ``verbose``: progress lines (the step, the mean objective, the seconds so far)
+    at most every ``progress_seconds`` (0: every step) and one when done, through
+    ``print_fn`` (default: printed to stderr), as ``training.fit`` reports long
+    epochs.
     """
     patterns, objectives = _ascend(
         model, layer, [filter_index], steps=steps, step_size=step_size, size=size, regularizers=regularizers,
-        value_range=value_range, start=start, seed=seed,
+        value_range=value_range, preprocessing=preprocessing, start=start, seed=seed, verbose=verbose,
+        progress_seconds=progress_seconds, print_fn=print_fn,
     )
     result = deprocess_image(patterns[0]) if deprocess else patterns[0]
     return (result, objectives[:, 0]) if return_objective else result
@@ -111,8 +132,9 @@ def filter_pattern(
 def filter_patterns(model, layer, filter_indices=None, *, deprocess=True, return_objective=False, **kwargs):
     """``filter_pattern`` for several filters of ``layer`` (default: all) at once —
     one batched ascent, each image climbing its own filter — stacked (N, H, W, C):
-    a row of the course's pattern gallery. Keyword arguments as ``filter_pattern``;
-    the objectives come back as (steps + 1, N)."""
+    a row of the course's pattern gallery. Keyword arguments as ``filter_pattern``
+    (the value range defaults the same way; ``verbose=True`` shows the progress of
+    a long gallery); the objectives come back as (steps + 1, N)."""
     target = find_layer(model, layer)
     if filter_indices is None:
         count = getattr(target, "filters", None)
@@ -124,8 +146,84 @@ def filter_patterns(model, layer, filter_indices=None, *, deprocess=True, return
     return (result, objectives) if return_objective else result
 
 
+def input_preprocessing(model):
+    """The preprocessing mode the inputs of ``model`` are in, as the registry
+    records it (``models.model_info(name).preprocessing``, what ``kcc visualize``
+    uses for a registered model): that of ``model`` when its name is a registered
+    model's, else that of a registered model nested as its first layer (the
+    course's ``Sequential([conv_base, Flatten(), Dense(...)])``); None when
+    neither is registered."""
+    from keras_cv_course.models import list_models, model_info
+
+    registered = set(list_models())
+    seen = set()
+    while model is not None and id(model) not in seen:
+        seen.add(id(model))
+        if model.name in registered:
+            return model_info(model.name).preprocessing
+        model = _first_nested_model(model)
+    return None
+
+
+def _first_nested_model(model):
+    """The model nested in ``model`` that reads ``model``'s input directly, if any."""
+    first = next((layer for layer in getattr(model, "layers", []) if not isinstance(layer, keras.layers.InputLayer)), None)
+    if not isinstance(first, keras.Model):
+        return None
+    if isinstance(model, keras.Sequential):
+        return first
+    try:
+        inputs = model.inputs
+        calls = _keras_compat.layer_calls(first)
+    except (AttributeError, ValueError):
+        return None
+    fed = any(t is i for call_inputs, _ in calls for t in call_inputs for i in inputs)
+    return first if fed else None
+
+
+def pattern_value_range(model, value_range=None, preprocessing=None):
+    """``(low, high)``: ``value_range``, else the range of ``preprocessing``, else
+    that of the mode ``model`` records (``input_preprocessing``), else (0, 1)."""
+    if value_range is not None:
+        low, high = (float(v) for v in value_range)
+        if not high > low:
+            raise ValueError(f"value_range must be (low, high) with high > low; got {value_range!r}")
+        return low, high
+    from keras_cv_course.preprocessing import value_range as mode_range
+
+    mode = preprocessing or input_preprocessing(model)
+    return mode_range(mode) if mode else (0.0, 1.0)
+
+
+class _Progress:
+    """Progress lines of a long ascent, at most every ``every_seconds``."""
+
+    def __init__(self, label, steps, *, every_seconds, print_fn):
+        self.label, self.steps, self.every_seconds = label, steps, every_seconds
+        self.print_fn = print_fn or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.start = self.last = time.perf_counter()
+
+    def step(self, done, objective):
+        now = time.perf_counter()
+        if done < self.steps and now - self.last < self.every_seconds:
+            return
+        self.last = now
+        word = "done" if done >= self.steps else "step"
+        self.print_fn(f"{self.label}: {word} {done}/{self.steps}, mean objective {float(np.mean(objective)):.4g}, "
+                      f"{now - self.start:.1f}s")
+
+
+def _describe_filters(indices):
+    if len(indices) == 1:
+        return f"filter {indices[0]}"
+    if list(indices) == list(range(indices[0], indices[0] + len(indices))):
+        return f"filters {indices[0]}-{indices[-1]}"
+    return f"{len(indices)} filters"
+
+
 def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None, regularizers=None,
-            value_range=(0.0, 1.0), start=None, seed=0):
+            value_range=None, preprocessing=None, start=None, seed=0, verbose=False, progress_seconds=10.0,
+            print_fn=None):
     tf = tf_module()
     target = find_layer(model, layer)
     tracer = Tracer(model, [target], stop=True, pre_activation=True)
@@ -134,7 +232,7 @@ def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None
     if unknown:
         raise ValueError(f"Unknown regularizers {sorted(unknown)}; use 'jitter', 'tv' and 'l2'")
     jitter, tv_weight, l2_weight = int(regularizers.get("jitter", 0)), regularizers.get("tv", 0.0), regularizers.get("l2", 0.0)
-    low, high = (float(v) for v in value_range)
+    low, high = pattern_value_range(model, value_range, preprocessing)
     span = high - low
     step_size = 0.01 * span if step_size is None else float(step_size)
     rng = np.random.default_rng(seed)
@@ -158,9 +256,12 @@ def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None
     def objective_of(image):
         return per_image(tracer.outputs(image)[0])
 
+    progress = _Progress(f"patterns {target.name} ({_describe_filters(filter_indices)})", steps,
+                         every_seconds=progress_seconds, print_fn=print_fn) if verbose else None
     objectives = []
-    for _ in range(steps):
-        with tf.GradientTape(persistent=True) as tape:
+    for done in range(steps):
+        with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:  # d/d input only
+            tape.watch(x)
             shifted = x
             if jitter:
                 dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
@@ -184,7 +285,11 @@ def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None
         objectives.append((objective if not jitter else objective_of(x)).numpy())
         gradient /= tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-5
         x.assign_add(step_size * gradient)
+        if progress is not None and done + 1 < steps:
+            progress.step(done + 1, objectives[-1])
     objectives.append(objective_of(x).numpy())
+    if progress is not None:
+        progress.step(steps, objectives[-1])
     return x.numpy(), np.asarray(objectives, dtype=np.float64)
 
 

@@ -28,7 +28,7 @@ def input_gradients(model, images, class_index=None, *, relu_rule=None):
     tf = tf_module()
     tracer = Tracer(model, logits=True, relu_rule=relu_rule)
     x = tf.constant(as_batch(images, model))
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(watch_accessed_variables=False) as tape:  # d/d input only, no weight gradients
         tape.watch(x)
         output, _ = tracer(x)
         scores, indices = class_scores(output, class_index)
