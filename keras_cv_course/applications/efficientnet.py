@@ -4,9 +4,7 @@ EfficientNetB6, EfficientNetB7: the builders and their ImageNet helpers.
 As ``keras.applications.efficientnet``: ``preprocess_input(x, data_format=None)`` applies "none"
 preprocessing (pass-through: the model rescales inside), the mode the registry records for
 ``efficientnet_b0``; ``decode_predictions(preds, top=5)`` names the top ImageNet classes.
-
-keras.applications' ``preprocess_input`` returns its input as it is; this one returns the same
-values as float32 (numpy) or a float32 tensor."""
+As keras.applications', ``preprocess_input`` returns its input as it is."""
 
 from keras_cv_course.applications._family import family_functions
 from keras_cv_course.models import (

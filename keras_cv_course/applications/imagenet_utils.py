@@ -46,8 +46,9 @@ def preprocess_input(x, data_format=None, mode="caffe"):
     package's ``"unit"`` ([0, 1]) and ``"none"`` (values unchanged).
     ``data_format``: ``"channels_last"`` or ``"channels_first"``; None means
     ``keras.config.image_data_format()``. A numpy array gives a new numpy
-    float32 array (the input is left as it was); a tensor gives a float32
-    tensor. Raises ``ValueError`` for an unknown mode or data format, fewer
+    array (the input is left as it was, unlike Keras) of Keras's dtype: the
+    input's own floating dtype, float32 for integer pixels; a tensor gives a
+    float32 tensor. Raises ``ValueError`` for an unknown mode or data format, fewer
     than 3 dimensions, or a channel count other than 3 in "caffe"/"torch".
     """
     preprocessing.check_mode(mode)
@@ -55,7 +56,9 @@ def preprocess_input(x, data_format=None, mode="caffe"):
     y = x if axis == -1 else ops.moveaxis(x, axis, -1)
     y = preprocessing.preprocess_input(y, mode)
     y = y if axis == -1 else ops.moveaxis(y, -1, axis)
-    return np.array(ops.convert_to_numpy(y), dtype=np.float32) if isinstance(x, np.ndarray) else y
+    if not isinstance(x, np.ndarray):
+        return y
+    return np.array(ops.convert_to_numpy(y), dtype=x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32)
 
 
 def check_data_format(data_format):

@@ -466,8 +466,9 @@ def _folder_dataset(folder, dataset, on_error="skip"):
             f"{folder} has class folders {unknown} that are not classes of {dataset.name!r} "
             f"(expected folder names {class_names})."
         )
+    # In file order, as every other source of data.load (TFDS with shuffle_files=False, the cache files).
     return image_folder(folder, class_names=class_names, color_mode=color_mode, image_size=dataset.image_shape[:2],
-                        on_error=on_error)
+                        on_error=on_error, shuffle=False)
 
 
 def _arrays_dataset(images, labels, dataset, origin):

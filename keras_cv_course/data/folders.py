@@ -161,7 +161,7 @@ def skipped_record(reports, limit=20):
     return {"count": len(skipped), "files": [{"file": f, "reason": r} for f, r in skipped[:limit]]}
 
 
-def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, on_error="skip", shuffle=False, seed=None):
+def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, on_error="skip", shuffle=True, seed=None):
     """A ``tf.data.Dataset`` of ``(uint8 image, int32 label)`` from ``path/<class>/<image>``.
 
     ``image_size`` (int or (H, W)) resizes every image (needed to batch folders
@@ -169,11 +169,22 @@ def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, o
     ``"grayscale"``, ``"rgb"`` or ``"rgba"`` (images are converted to it);
     ``class_names`` fixes the classes and their order (default: sorted folder
     names); ``on_error`` ``"skip"`` (listed in ``report``) or ``"raise"``
-    (``CorruptImageError`` naming them) for unreadable, truncated or corrupt files;
-    ``shuffle`` shuffles the file order once (with ``seed``).
+    (``CorruptImageError`` naming them) for unreadable, truncated or corrupt files.
 
-    The dataset carries ``class_names`` and ``report`` (a ``FolderReport``) as
-    attributes, as Keras' ``image_dataset_from_directory`` carries ``class_names``.
+    ``shuffle`` (default True, as in Keras' ``image_dataset_from_directory``)
+    puts the files in a random order, drawn once from ``seed``: the same
+    ``seed`` gives the same order, and ``seed=None`` draws a seed (kept as the
+    dataset's ``shuffle_seed``, so ``seed=ds.shuffle_seed`` repeats the order).
+    Unshuffled, the images come class by class, so evaluating a few batches
+    sees one class only. ``shuffle=False`` keeps the files in class order,
+    sorted by path within a class. The order is fixed when the dataset is
+    made (every iteration reads the files in it; ``data.pipeline(training=True)``
+    shuffles per epoch), so ``take``/``skip`` splits of it stay disjoint.
+
+    The dataset carries ``class_names``, ``report`` (a ``FolderReport``),
+    ``file_paths`` (in the dataset's order) and ``shuffle_seed`` (None unshuffled)
+    as attributes, as Keras' ``image_dataset_from_directory`` carries
+    ``class_names`` and ``file_paths``.
     """
     import tensorflow as tf
 
@@ -185,7 +196,11 @@ def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, o
         raise ValueError(f"No readable images in {path}.\n{report}")
     order = np.arange(len(files))
     if shuffle:
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
         order = np.random.default_rng(seed).permutation(len(files))
+    else:
+        seed = None
     files = [files[i] for i in order]
     labels = labels[order]
     if isinstance(image_size, int):
@@ -203,6 +218,7 @@ def image_folder(path, *, image_size=None, color_mode="rgb", class_names=None, o
     ds.class_names = list(report.class_names)
     ds.report = report
     ds.file_paths = files
+    ds.shuffle_seed = seed
     return ds
 
 
@@ -268,12 +284,17 @@ def folder_split(path, split, *, validation_split=0.2, seed=0, color_mode="rgb",
     files in a shuffled order fixed by ``seed``, and "train" the rest, as Keras'
     ``image_dataset_from_directory(validation_split=, subset=, seed=)`` splits.
     Without a test folder, "test" is the validation split. Class names always
-    come from the train folder, so labels mean the same in every split.
+    come from the train folder, so labels mean the same in every split. Every
+    split is in a shuffled order fixed by ``seed`` (``image_folder``), so the
+    first batches hold every class and the same call gives the same order
+    (``seed=None`` means 0: the parts of a hold-out, read by separate calls,
+    must come from one order to stay disjoint).
     ``on_error``: unreadable images are skipped ("skip", listed in the split's
     ``report``) or raise a ``CorruptImageError`` naming them ("raise")."""
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r} of image folder {path}; expected one of {SPLITS}")
     check_on_error(on_error)
+    seed = 0 if seed is None else seed
     roots = folder_roots(path)
     class_names = class_folders(roots["train"])
     if not class_names:
@@ -281,10 +302,11 @@ def folder_split(path, split, *, validation_split=0.2, seed=0, color_mode="rgb",
     if split in roots:
         if split == "train" and "validation" not in roots and validation_split:
             return _split_part(roots["train"], "train", validation_split, seed, color_mode, class_names, on_error)
-        ds = image_folder(roots[split], color_mode=color_mode, class_names=class_names, on_error=on_error)
+        ds = image_folder(roots[split], color_mode=color_mode, class_names=class_names, on_error=on_error,
+                          shuffle=True, seed=seed)
         return FolderSplit(ds, class_names, roots[split], ds.report)
     if "validation" in roots:
-        return folder_split(path, "validation", color_mode=color_mode, on_error=on_error)
+        return folder_split(path, "validation", seed=seed, color_mode=color_mode, on_error=on_error)
     if not validation_split:
         raise ValueError(f"{roots['train']} has no validation folder beside it and validation_split is 0: "
                          "nothing to validate on")
@@ -301,6 +323,7 @@ def _split_part(root, part, validation_split, seed, color_mode, class_names, on_
         raise ValueError(f"validation_split {validation_split} of the {total} images of {root} leaves no "
                          f"{'validation' if held_out < 1 else 'training'} image")
     subset = ds.skip(total - held_out) if part == "validation" else ds.take(total - held_out)
-    subset.class_names, subset.report = ds.class_names, ds.report
+    subset.class_names, subset.report, subset.shuffle_seed = ds.class_names, ds.report, seed
+    subset.file_paths = ds.file_paths[total - held_out:] if part == "validation" else ds.file_paths[:total - held_out]
     share = f"{held_out} of {total}" if part == "validation" else f"{total - held_out} of {total}"
     return FolderSplit(subset, class_names, f"{root} ({part}: {share} images, seed {seed})", ds.report)

@@ -36,6 +36,7 @@ are refused when targets are present.
 """
 
 import contextlib
+import sys
 
 import keras
 import numpy as np
@@ -115,8 +116,11 @@ def pipeline(
         padding and dropped boxes have class -1 and box 0; validity is
         ``classes >= 0``, class 0 is a real class).
     batch_size: images per batch. training: shuffle and apply random augmentation.
-    image_size: int or (H, W) the model takes; None keeps the data's size
-        (or the model's input size when ``model`` is given).
+    image_size: int or (H, W) the model takes; None keeps the data's size,
+        or, when ``model`` is given, resizes to the model's input size (a
+        registry entry's default, such as 224×224 for ``"vgg16"``, or a built
+        model's static input size) and says so in one line on stderr, naming
+        the model and the size (pass ``image_size`` to choose it and keep quiet).
     augment: None, a preset name (``"alexnet"``, ``"image_data_generator"``,
         ``"cifar"``, ``"fashion"``; see ``augment.preset``), or a list of Keras
         layers called as ``layer(batch, training=training)`` on 0..255 floats.
@@ -167,6 +171,10 @@ def pipeline(
         naming its count (``ValueError`` at once when the dataset's box count
         is static, else ``InvalidArgumentError`` when read): no box is dropped
         silently.
+
+    The returned dataset carries the input dataset's ``class_names`` attribute
+    (``data.image_folder``'s, Keras' ``image_dataset_from_directory``'s) when
+    it has one.
     """
     if not isinstance(ds, tf.data.Dataset):
         raise TypeError(f"pipeline expects a tf.data.Dataset of (image, label); got {type(ds).__name__}")
@@ -175,6 +183,7 @@ def pipeline(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     model_facts = _model_facts(model)
+    size_from_model = image_size is None and model_facts.get("image_size") is not None
     image_size = _size(image_size if image_size is not None else model_facts.get("image_size"))
     if preprocess is None:
         preprocess = model_facts.get("preprocess", "unit")
@@ -216,6 +225,8 @@ def pipeline(
     resize_to = aug.input_size if aug is not None and aug.input_size is not None else image_size
     if resize_to is None and static_size is None:
         raise ValueError("The images have no static size; pass image_size= so they can be batched.")
+    if size_from_model and resize_to is not None and static_size != tuple(resize_to):
+        _resize_notice(model, image_size, resize_to, static_size)
 
     element_work = (
         spatial
@@ -278,7 +289,25 @@ def pipeline(
         out = out.map(finish)
     else:
         out = out.map(finish, num_parallel_calls=AUTOTUNE, deterministic=seed is not None or not training)
-    return out.prefetch(AUTOTUNE)
+    out = out.prefetch(AUTOTUNE)
+    class_names = getattr(ds, "class_names", None)
+    if class_names is not None:
+        out.class_names = class_names
+    return out
+
+
+def _resize_notice(model, image_size, resize_to, static_size):
+    """The one line ``pipeline`` prints (stderr, as ``training.fit`` prints its
+    notices) when it resizes images to a size it took from ``model``."""
+    name = model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
+    given = f"the {static_size[0]}x{static_size[1]} images" if static_size else "every image"
+    target = f"{resize_to[0]}x{resize_to[1]}"
+    if tuple(resize_to) != tuple(image_size):
+        target += f" (the augmentation's input; it gives {image_size[0]}x{image_size[1]}, the input size of {name!r})"
+    else:
+        target += f", the input size of {name!r}"
+    print(f"pipeline: resizing {given} to {target}; pass image_size= to choose the size",
+          file=sys.stderr, flush=True)
 
 
 PIXEL_SCAN_IMAGES = 10_000  # images of a non-uint8 dataset whose pixel values are checked up front

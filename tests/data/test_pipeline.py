@@ -118,3 +118,29 @@ def test_encoded_images_are_decoded_and_bad_arguments_refused():
         data.pipeline(ds, batch_size=3, training=True, image_size=16, augment="mixup")
     with pytest.raises(ValueError, match="Unknown preprocessing mode"):
         data.pipeline(ds, batch_size=3, training=True, image_size=16, preprocess="imagenet")
+
+
+def test_class_names_of_the_input_are_kept(tmp_path):
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 3), np.uint8), np.arange(4) % 2))
+    ds.class_names = ["cat", "dog"]
+    for training in (False, True):
+        assert data.pipeline(ds, batch_size=2, training=training, augment="cifar" if training else None).class_names \
+            == ["cat", "dog"]
+    assert not hasattr(data.pipeline(ds.map(lambda x, y: (x, y)), batch_size=2, training=False), "class_names")
+
+
+def test_resizing_to_the_models_size_is_said_once_and_an_explicit_size_is_quiet(capsys):
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 32, 32, 3), np.uint8), np.arange(4)))
+    resized = data.pipeline(ds, batch_size=2, training=False, model="vgg16")
+    assert resized.element_spec[0].shape[1:] == (224, 224, 3)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["pipeline: resizing the 32x32 images to 224x224, the input size of 'vgg16'; "
+                     "pass image_size= to choose the size"]
+    data.pipeline(ds, batch_size=2, training=False, model="vgg16", image_size=32)  # chosen: no notice
+    data.pipeline(ds, batch_size=2, training=False, model="cifar_resnet20")  # already the model's size
+    assert capsys.readouterr().err == ""
+    inputs = keras.Input((48, 48, 3))
+    built = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="gap")(inputs), name="mine")
+    data.pipeline(ds, batch_size=2, training=False, model=built)
+    assert capsys.readouterr().err.strip() == ("pipeline: resizing the 32x32 images to 48x48, the input size of "
+                                               "'mine'; pass image_size= to choose the size")
