@@ -293,7 +293,26 @@ class ImageNormalization(keras.layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="keras_cv_course")
+class Normalization(ImageNormalization):
+    """``ImageNormalization`` under ``keras.layers.Normalization``'s class name,
+    as EfficientNet uses it. A Keras 3 weights file (``.weights.h5``, and the
+    weights in a ``.keras`` archive) addresses a layer by its class name in snake
+    case, numbered per class (``layers/normalization/vars``; see
+    keras/src/saving/saving_lib.py), so under this name a file written by
+    keras.applications' EfficientNet loads into ours and ours into Keras's.
+    Behaviour, weights and config are ImageNormalization's (serialized as
+    ``keras_cv_course>Normalization``; models saved with ``ImageNormalization``
+    still load as such)."""
+
+
+def identity_statistics(channels):
+    """``(mean, variance)`` that leave ``channels`` channels unchanged: 0 and 1 each
+    (what ``keras.layers.Normalization`` starts from)."""
+    return (0.0,) * channels, (1.0,) * channels
+
+
 __all__ = [
     "make_divisible", "correct_pad", "depthwise_separable", "inverted_residual",
-    "squeeze_excite", "mbconv", "ImageNormalization",
+    "squeeze_excite", "mbconv", "ImageNormalization", "Normalization", "identity_statistics",
 ]

@@ -57,7 +57,8 @@ class PatchWhitening(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        return ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), strides=1, padding=self.padding)
+        return ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), strides=1, padding=self.padding,
+                        data_format="channels_last")  # not the global setting, read at every call
 
     def compute_output_shape(self, input_shape):
         height, width = input_shape[1:3]

@@ -7,8 +7,21 @@ and weight loading (named weights such as ``"imagenet"`` fetched through
 it is loaded). A known weight name always means the named weights (a file or
 folder of that name in the working directory does not take their place); a path
 is anything else. ``weights_sha256`` checks the file loaded against a digest.
+
+``keras.config.image_data_format()`` is honoured as keras.applications does:
+under "channels_first" the model takes ``(channels, height, width)`` inputs
+(``input_shape``, ``input_tensor`` and the default shapes) and a spatial output
+(``include_top=False, pooling=None``) is ``(channels, height, width)`` too, while
+the network inside is built channels-last (TensorFlow's CPU kernels have no NCHW
+convolutions, so such a model runs everywhere): a ``Permute`` layer
+``channels_first_to_last`` after the input and ``channels_last_to_first`` before
+each spatial output, no weights, so weight files are the same in either format.
+Every builder builds inside ``scoped_image_data_format("channels_last")``, which
+restores the global setting afterwards, also when the build fails. Feature taps
+(``models.feature_extractor``) stay channels-last.
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -72,6 +85,35 @@ class WeightsUnavailableError(OSError):
     """Named weights are neither cached locally nor downloadable."""
 
 
+CHANNELS_LAST, CHANNELS_FIRST = "channels_last", "channels_first"
+TO_CHANNELS_LAST, TO_CHANNELS_FIRST = "channels_first_to_last", "channels_last_to_first"  # the Permute layers
+
+
+@contextlib.contextmanager
+def scoped_image_data_format(data_format):
+    """Set ``keras.config.image_data_format()`` to ``data_format`` for the block;
+    the previous setting comes back on leaving it, also on an error. (The setting
+    is process-global: a thread building meanwhile sees it too.)"""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format(data_format)
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)
+
+
+def to_channels_last_shape(shape, data_format):
+    """``shape`` (without the batch) in ``data_format`` as (height, width, channels)."""
+    shape = tuple(shape)
+    return shape[1:] + shape[:1] if data_format == CHANNELS_FIRST and len(shape) == 3 else shape
+
+
+def from_channels_last_shape(shape, data_format):
+    """(height, width, channels) as ``data_format`` orders it."""
+    shape = tuple(shape)
+    return shape[-1:] + shape[:-1] if data_format == CHANNELS_FIRST and len(shape) == 3 else shape
+
+
 def keras_cache_dir():
     """The Keras cache root: ``$KERAS_HOME`` when set (read at call time), else ~/.keras."""
     return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
@@ -89,6 +131,7 @@ def resolve_input(
     weight_spec=None,
     channels=3,
     require_flatten=False,
+    data_format=CHANNELS_LAST,
 ):
     """Validate the requested input and return ``(image_tensor, model_inputs)``.
 
@@ -96,49 +139,67 @@ def resolve_input(
     size, and without a top any size ``(None, None, channels)``.
     ``require_flatten``: the top flattens a fixed-size map (VGG, LeNet), so with
     ``include_top`` a user-given height and width must be known.
+    ``data_format`` orders ``input_shape``, ``input_tensor`` and the default shape;
+    ``image_tensor`` is channels-last either way (under "channels_first" the
+    output of a ``Permute`` named ``channels_first_to_last``).
     """
     if input_tensor is not None and input_shape is None:
         input_shape = tuple(input_tensor.shape[1:])
     if input_shape is None:
-        input_shape = (default_size, default_size, channels) if include_top else (None, None, channels)
-    input_shape = _check_input_shape(model_name, input_shape, min_size, include_top and require_flatten)
+        default = (default_size, default_size, channels) if include_top else (None, None, channels)
+        input_shape = from_channels_last_shape(default, data_format)
+    given = input_shape
+    input_shape = _check_input_shape(model_name, input_shape, min_size, include_top and require_flatten, data_format)
     if weight_spec is not None and include_top and weight_spec.input_size is not None:
         expected = (weight_spec.input_size, weight_spec.input_size)
         if tuple(input_shape[:2]) != expected:
             raise ValueError(
                 f"{model_name!r} with weights={weight_spec.name!r} and include_top=True needs input_shape "
-                f"{expected + (channels,)}; got {input_shape}. Use include_top=False for other sizes."
+                f"{from_channels_last_shape(expected + (channels,), data_format)}; got {tuple(given)}. "
+                f"Use include_top=False for other sizes."
             )
     if weight_spec is not None and input_shape[-1] != channels:
         raise ValueError(f"{weight_spec.name!r} weights of {model_name!r} need {channels} input channels; got {input_shape[-1]}.")
+    keras_shape = from_channels_last_shape(input_shape, data_format)  # the model's input, in the user's order
     if input_tensor is None:
-        image = keras.Input(shape=input_shape, name="input")
-        return image, image
-    if not keras.backend.is_keras_tensor(input_tensor):
-        image = keras.Input(tensor=input_tensor, shape=input_shape, name="input")
-        return image, image
-    return input_tensor, keras.utils.get_source_inputs(input_tensor)
+        image = inputs = keras.Input(shape=keras_shape, name="input")
+    elif not keras.backend.is_keras_tensor(input_tensor):
+        image = inputs = keras.Input(tensor=input_tensor, shape=keras_shape, name="input")
+    else:
+        image, inputs = input_tensor, keras.utils.get_source_inputs(input_tensor)
+    if data_format == CHANNELS_FIRST:
+        image = layers.Permute((2, 3, 1), name=TO_CHANNELS_LAST)(image)
+    return image, inputs
 
 
-def _check_input_shape(model_name, input_shape, min_size, require_static):
+def _check_input_shape(model_name, input_shape, min_size, require_static, data_format=CHANNELS_LAST):
+    """``input_shape`` (ordered as ``data_format``) checked, as (height, width, channels)."""
     shape = tuple(input_shape)
     if len(shape) != 3:
-        raise ValueError(f"{model_name!r} expects input_shape (height, width, channels); got {input_shape!r}")
-    height, width, channels = shape
+        order = "(channels, height, width)" if data_format == CHANNELS_FIRST else "(height, width, channels)"
+        raise ValueError(f"{model_name!r} expects input_shape {order}{_format_note(data_format)}; got {input_shape!r}")
+    height, width, channels = to_channels_last_shape(shape, data_format)
     if channels is None or channels < 1:
-        raise ValueError(f"{model_name!r} needs a known positive channel count; got input_shape {input_shape!r}")
+        raise ValueError(f"{model_name!r} needs a known positive channel count; got input_shape {input_shape!r}"
+                         f"{_format_note(data_format)}")
     if require_static and (height is None or width is None):
         raise ValueError(
             f"{model_name!r} with include_top=True flattens its last feature map, so height and width "
-            f"must be given; got input_shape {input_shape!r}"
+            f"must be given; got input_shape {input_shape!r}{_format_note(data_format)}"
         )
     for side in (height, width):
         if side is not None and side < min_size:
             raise ValueError(
                 f"Input {height}x{width} is too small for {model_name!r}: it needs at least "
                 f"{min_size}x{min_size} (its pooling/striding would shrink the map below 1 pixel)."
+                + (f" (input_shape {input_shape!r} read as (channels, height, width): "
+                   f"keras.config.image_data_format() is 'channels_first')" if data_format == CHANNELS_FIRST else "")
             )
-    return shape
+    return (height, width, channels)
+
+
+def _format_note(data_format):
+    return " (keras.config.image_data_format() is 'channels_first')" if data_format == CHANNELS_FIRST else ""
 
 
 def check_top_options(*, model_name, include_top, weights, weight_spec, classes, classifier_activation, pooling):
@@ -253,6 +314,7 @@ def prepare(
     available_weights=None,
     channels=3,
     require_flatten=False,
+    data_format=CHANNELS_LAST,
 ):
     """Every builder's first call: validate the options, resolve the input.
 
@@ -281,6 +343,7 @@ def prepare(
         weight_spec=weight_spec,
         channels=channels,
         require_flatten=require_flatten,
+        data_format=data_format,
     )
     return image, inputs, weight_spec
 
@@ -325,19 +388,21 @@ class Request:
     inputs: object
     weight_spec: object
     weights_sha256: str = None
+    data_format: str = CHANNELS_LAST
 
     @classmethod
-    def resolve(cls, name, rules, available_weights=None, weights_sha256=None, **args):
+    def resolve(cls, name, rules, available_weights=None, weights_sha256=None, data_format=CHANNELS_LAST, **args):
         """Validate ``args`` (the keras.applications arguments) and
-        ``weights_sha256`` against ``rules``."""
+        ``weights_sha256`` against ``rules``; ``data_format`` is the order of
+        the model's input and spatial outputs (``image`` is channels-last)."""
         digest = check_weights_sha256(args["weights"], weights_sha256)
         image, inputs, spec = prepare(
             name, **{k: args[k] for k in APPLICATION_ARGS[:-1]}, default_size=rules.default_size,
             min_size=rules.min_size, available_weights=available_weights, channels=rules.channels,
-            require_flatten=rules.require_flatten,
+            require_flatten=rules.require_flatten, data_format=data_format,
         )
         return cls(name, args["include_top"], args["weights"], args["pooling"], args["classes"],
-                   args["classifier_activation"], image, inputs, spec, digest)
+                   args["classifier_activation"], image, inputs, spec, digest, data_format)
 
     def tail(self, features, head):
         """keras.applications' tail: ``head(features)`` with the top, else the
@@ -354,9 +419,29 @@ class Request:
                                     dropout=dropout)
 
     def finish(self, outputs):
-        """The ``keras.Model`` with the requested weights loaded."""
+        """The ``keras.Model`` with the requested weights loaded; under
+        "channels_first" each spatial (rank-4) output transposed back to
+        (channels, height, width)."""
+        if self.data_format == CHANNELS_FIRST:
+            outputs = to_channels_first(outputs)
         return finish_model(self.inputs, outputs, name=self.name, weights=self.weights, weight_spec=self.weight_spec,
                             include_top=self.include_top, weights_sha256=self.weights_sha256)
+
+
+def to_channels_first(outputs):
+    """``outputs`` (a tensor or a structure of them) with every rank-4 channels-last
+    map permuted to (channels, height, width) by a ``Permute`` named
+    ``channels_last_to_first`` (``_1``, ``_2``, ... after the first)."""
+    count = [0]
+
+    def permute(x):
+        if len(x.shape) != 4:
+            return x
+        name = TO_CHANNELS_FIRST if count[0] == 0 else f"{TO_CHANNELS_FIRST}_{count[0]}"
+        count[0] += 1
+        return layers.Permute((3, 1, 2), name=name)(x)
+
+    return keras.tree.map_structure(permute, outputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,20 +501,36 @@ class Row:
 def public_builder(row, generic):
     """The public builder of ``row``: the keras.applications signature, the
     row's ``user_options`` and ``weights_sha256`` (the digest the weight file
-    loaded must have); any other keyword is refused by name."""
+    loaded must have); any other keyword is refused by name.
+
+    ``keras.config.image_data_format()`` at the call orders the input and the
+    spatial outputs (see the module docstring); the network is built
+    channels-last inside ``scoped_image_data_format``. Heads (a row whose task
+    is not "classification") are channels-last only and refuse
+    "channels_first"."""
     def builder(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
                 classes=row.classes, classifier_activation="softmax", name=None, *, weights_sha256=None, **options):
         unknown = sorted(set(options) - set(row.user_options))
         if unknown:
             accepted = ", ".join([*APPLICATION_ARGS, *row.user_options, "weights_sha256"])
             raise TypeError(f"{row.public}() got unexpected keyword arguments {unknown}; it accepts {accepted}")
+        data_format = keras.config.image_data_format()
+        if data_format == CHANNELS_FIRST and row.task != "classification":
+            raise ValueError(
+                f"{row.public}() builds a {row.task} model, which is channels-last only, but "
+                f"keras.config.image_data_format() is 'channels_first'. Build it after "
+                f"keras.config.set_image_data_format('channels_last') and feed it (height, width, channels) "
+                f"images; only the classifiers take channels-first inputs."
+            )
         chosen = {**row.user_options, **options}
-        request = Request.resolve(
-            name or row.model_name(chosen), row.input_rules(chosen), row.available_weights(chosen),
-            weights_sha256=weights_sha256, include_top=include_top, weights=weights, input_tensor=input_tensor,
-            input_shape=input_shape, pooling=pooling, classes=classes, classifier_activation=classifier_activation,
-        )
-        return generic(request, **row.options, **chosen)
+        with scoped_image_data_format(CHANNELS_LAST):
+            request = Request.resolve(
+                name or row.model_name(chosen), row.input_rules(chosen), row.available_weights(chosen),
+                weights_sha256=weights_sha256, data_format=data_format, include_top=include_top, weights=weights,
+                input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                classifier_activation=classifier_activation,
+            )
+            return generic(request, **row.options, **chosen)
 
     builder.__name__ = builder.__qualname__ = row.public
     builder.__module__ = getattr(generic, "__module__", __name__)

@@ -17,12 +17,21 @@ laid out like ``keras.layers.Normalization``) and, with ``weights="imagenet"``
 only, ``rescaling_1`` (× 1/sqrt(std), Keras's correction for how the files store
 the variance; tensorflow/tensorflow#49930). These are the names Keras's unnamed
 stem layers get in a fresh session, given explicitly.
+Any channel count builds (``input_shape=(224, 224, 1)``, ``(None, None, 4)``);
+``weights="imagenet"`` needs 3.
 Differences from keras.applications, none changing a weight's shape or order:
 - ``weights`` defaults to None; models are named ``efficientnet_b0`` etc.;
-- the normalization is ``ImageNormalization`` (reads its weights at every call,
-  so ``set_weights`` takes effect; Keras's ``Normalization`` keeps snapshots) and
-  starts at the ImageNet mean/variance instead of 0/1, so an untrained model
-  normalizes its input; a file or ``set_weights`` overwrites both;
+- the normalization is ``blocks.mobile.Normalization`` (``ImageNormalization``
+  under Keras's class name, so Keras 3 ``.weights.h5`` files of
+  keras.applications' EfficientNet load unchanged, and ours into Keras's). It
+  reads its weights at every call, so ``set_weights`` takes effect (Keras's
+  ``Normalization`` keeps snapshots), and with 3 input channels starts at the
+  ImageNet mean/variance instead of Keras's 0/1, so an untrained model
+  normalizes its input; other channel counts start at mean 0 / variance 1 (the
+  identity, as Keras's). A weight file or ``set_weights`` overwrites both;
+- under ``keras.config.image_data_format() == "channels_first"`` the network is
+  built channels-last between two ``Permute`` layers (see ``models._common``),
+  so it runs on a CPU too.
 """
 
 import functools
@@ -35,8 +44,9 @@ from keras_cv_course.blocks.conv import activation_layer
 from keras_cv_course.blocks.mobile import (
     CONV_KERNEL_INITIALIZER,
     DENSE_KERNEL_INITIALIZER,
-    ImageNormalization,
+    Normalization,
     correct_pad,
+    identity_statistics,
     mbconv,
 )
 from keras_cv_course.models import _common
@@ -166,7 +176,9 @@ def efficientnet(request, *, width, depth, top_dropout, dropout_rate=None, drop_
     stochastic-depth rate of the last block."""
     dropout_rate = top_dropout if dropout_rate is None else dropout_rate
     x = layers.Rescaling(1.0 / 255.0, name="rescaling")(request.image)
-    x = ImageNormalization(name="normalization")(x)
+    channels = request.image.shape[-1]
+    statistics = {} if channels == 3 else dict(zip(("mean", "variance"), identity_statistics(channels)))
+    x = Normalization(name="normalization", **statistics)(x)  # 3 channels: ImageNet's mean and variance
     if request.weight_spec is not None:
         x = layers.Rescaling([1.0 / math.sqrt(s) for s in IMAGENET_STDDEV_RGB], name="rescaling_1")(x)
     x = layers.ZeroPadding2D(correct_pad(x, 3), name="stem_conv_pad")(x)

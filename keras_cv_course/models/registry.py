@@ -57,7 +57,9 @@ class ModelInfo:
 
     ``params`` is ``model.count_params()`` of the default build (default input,
     default ``classes``, top included); the registry sweep test checks it.
-    ``input_shape`` is the default (H, W, C); ``min_size`` the smallest H=W the
+    ``input_shape`` is the default (H, W, C) (a builder called under
+    ``keras.config.image_data_format() == "channels_first"`` takes it as
+    (C, H, W)); ``min_size`` the smallest H=W the
     network accepts; ``preprocessing`` one of the modes of
     ``keras_cv_course.models.preprocessing``. ``task`` is one of ``TASKS`` (what
     the model's output means, so training and the registry sweep know what to

@@ -5,10 +5,19 @@ of the layers that have weights, and Keras 3 ``.weights.h5`` files by the order 
 layers of each class. Either way a file from another architecture fails deep
 inside Keras or, worse, loads into layers of equal shape. ``load_checked``
 compares the file with the model first and names the first layer that differs.
+
+A Keras 3 weights file addresses each layer by its class name (snake case,
+numbered per class within its container: ``layers/conv2d_3/vars``; see
+``keras/src/saving/saving_lib.py``), not by the layer's name. EfficientNet's
+normalization is therefore ``blocks.mobile.Normalization``, Keras's class name;
+files written while it was ``ImageNormalization`` (``layers/image_normalization``)
+are recognised and still load.
 """
 
+import contextlib
 import os
 import re
+import zipfile
 
 import h5py
 
@@ -31,19 +40,23 @@ def load_checked(model, path, sha256=None):
         _files.check_sha256(path, sha256)
     if path.endswith(".keras"):
         _files.check_keras_archive(path)
-        model.load_weights(path)
+        with _saved_as(model, _archive_uses_old_names(model, path)):
+            model.load_weights(path)
         return model
     if not (path.endswith(".h5") or path.endswith(".hdf5")):
         raise ValueError(f"Unsupported weight file {path!r}: expected .weights.h5, legacy .h5/.hdf5 or .keras")
+    old_names = False
     try:
         with h5py.File(path, "r") as handle:
             if path.endswith(".weights.h5"):
-                _check_keras3_file(model, handle, path)
+                old_names = _uses_old_names(model, handle)
+                _check_keras3_file(model, handle, path, old_names)
             else:
                 _check_legacy_file(model, handle, path)
     except OSError as error:
         raise ValueError(f"Weight file {path!r} is not a readable HDF5 file: {error}") from error
-    model.load_weights(path)
+    with _saved_as(model, old_names):
+        model.load_weights(path)
     return model
 
 
@@ -67,9 +80,9 @@ def _check_legacy_file(model, handle, path):
     _compare(model, weighted_layers(model), entries, path)
 
 
-def _check_keras3_file(model, handle, path):
+def _check_keras3_file(model, handle, path, old_names=False):
     expected, entries = [], []
-    for layer, key in _keras3_keys(model.layers, "layers"):
+    for layer, key in _keras3_keys(model.layers, "layers", old_names):
         if not layer.weights:
             continue
         expected.append((layer.name, [tuple(w.shape) for w in layer.weights]))
@@ -79,12 +92,13 @@ def _check_keras3_file(model, handle, path):
     _compare(model, expected, entries, path)
 
 
-def _keras3_keys(layer_list, prefix):
+def _keras3_keys(layer_list, prefix, old_names=False):
     """Pair each layer with its group path in a Keras 3 weights file
-    (class name in snake case, numbered per class within its container)."""
-    used = {}
+    (class name in snake case, numbered per class within its container);
+    ``old_names``: renamed classes under the names they had (``_renamed``)."""
+    used, renamed = {}, _renamed() if old_names else {}
     for layer in layer_list:
-        key = _snake_case(type(layer).__name__)
+        key = _snake_case(renamed.get(type(layer), type(layer)).__name__)
         if key in used:
             used[key] += 1
             key = f"{key}_{used[key]}"
@@ -93,9 +107,59 @@ def _keras3_keys(layer_list, prefix):
         path = f"{prefix}/{key}"
         sublayers = getattr(layer, "layers", None)
         if sublayers:
-            yield from _keras3_keys(sublayers, f"{path}/layers")
+            yield from _keras3_keys(sublayers, f"{path}/layers", old_names)
         else:
             yield layer, path
+
+
+def _renamed():
+    """``{class: the class whose name it had}``: layer classes renamed to match
+    Keras's weight paths, each a subclass of its old class that only renames it."""
+    from keras_cv_course.blocks.mobile import ImageNormalization, Normalization
+
+    return {Normalization: ImageNormalization}
+
+
+def _uses_old_names(model, handle):
+    """Whether the Keras 3 weights file ``handle`` holds a renamed layer of
+    ``model`` under its old class name only (written before the rename)."""
+    renamed = _renamed()
+    if not any(type(layer) in renamed for layer, _ in _keras3_keys(model.layers, "layers")):
+        return False
+    now = dict((id(layer), key) for layer, key in _keras3_keys(model.layers, "layers"))
+    before = dict((id(layer), key) for layer, key in _keras3_keys(model.layers, "layers", old_names=True))
+    return any(now[i] != before[i] and now[i] not in handle and before[i] in handle for i in now)
+
+
+def _archive_uses_old_names(model, path):
+    """``_uses_old_names`` for the weights inside the ``.keras`` archive ``path``."""
+    renamed = _renamed()
+    if not any(type(layer) in renamed for layer, _ in _keras3_keys(model.layers, "layers")):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        if "model.weights.h5" not in archive.namelist():
+            return False
+        with archive.open("model.weights.h5") as member, h5py.File(member, "r") as handle:
+            return _uses_old_names(model, handle)
+
+
+@contextlib.contextmanager
+def _saved_as(model, old_names):
+    """With ``old_names``, present the renamed layers of ``model`` as their old
+    classes while Keras loads (its weight paths follow the class name); the
+    classes come back afterwards, also on an error."""
+    if not old_names:
+        yield
+        return
+    renamed = _renamed()
+    swapped = [(layer, type(layer)) for layer, _ in _keras3_keys(model.layers, "layers") if type(layer) in renamed]
+    try:
+        for layer, cls in swapped:
+            object.__setattr__(layer, "__class__", renamed[cls])
+        yield
+    finally:
+        for layer, cls in swapped:
+            object.__setattr__(layer, "__class__", cls)
 
 
 def _compare(model, expected, entries, path):
