@@ -8,36 +8,27 @@ import numpy as np
 import pytest
 from keras.src.applications import densenet as keras_densenet
 
-from _keras_parity import layer_options, randomize_batch_norm, save_legacy_h5
+from _keras_parity import assert_same_architecture, build_twins, randomize_batch_norm, save_legacy_h5, shapes_only
 
-from keras_cv_course.models import DenseNet121, DenseNet169, DenseNet201, model_info
+from keras_cv_course.models import DenseNet121, model_info
 from keras_cv_course.models.densenet import IMAGENET_WEIGHTS
-from keras_cv_course.models.weight_files import weighted_layers
 
-CASES = {
-    121: (DenseNet121, keras.applications.DenseNet121, 8_062_504),
-    169: (DenseNet169, keras.applications.DenseNet169, 14_307_880),
-    201: (DenseNet201, keras.applications.DenseNet201, 20_242_984),
-}
+PARAMS = {121: 8_062_504, 169: 14_307_880, 201: 20_242_984}
 
 
 def _assert_same_layout(ours, theirs):
-    ours_layers, their_layers = ours.layers[1:], theirs.layers[1:]
-    assert [layer_options(l) for l in ours_layers] == [layer_options(l) for l in their_layers]
     # Keras's names everywhere, except its two unnamed ZeroPadding2D layers.
-    renamed = [(a.name, b.name) for a, b in zip(ours_layers, their_layers) if a.name != b.name]
+    renamed = assert_same_architecture(ours, theirs)
     assert [a for a, _ in renamed] == ["conv1_pad", "pool1_pad"]
     assert all(b.startswith("zero_padding2d") for _, b in renamed)
-    assert weighted_layers(ours) == weighted_layers(theirs)
 
 
 @pytest.mark.parametrize("depth", [169, 201])
 def test_layout_and_parameters_match_keras_applications(depth):
-    builder, keras_builder, params = CASES[depth]
-    ours = builder(input_shape=(32, 32, 3))
-    theirs = keras_builder(weights=None, input_shape=(32, 32, 3))
-    assert ours.count_params() == theirs.count_params() == params == model_info(f"densenet{depth}").params
-    _assert_same_layout(ours, theirs)
+    with shapes_only():  # no weight is materialised
+        ours, theirs = build_twins(f"densenet{depth}", input_shape=(32, 32, 3))
+        assert ours.count_params() == theirs.count_params() == PARAMS[depth] == model_info(f"densenet{depth}").params
+        _assert_same_layout(ours, theirs)
 
 
 def test_densenet121_layout_weights_outputs_and_taps(tmp_path):
@@ -48,7 +39,7 @@ def test_densenet121_layout_weights_outputs_and_taps(tmp_path):
     weight_file = tmp_path / "densenet121_weights_tf_dim_ordering_tf_kernels.h5"
     save_legacy_h5(theirs, weight_file)
     ours = DenseNet121(weights=weight_file, input_shape=shape, classifier_activation=None)
-    assert ours.count_params() == 8_062_504 == model_info("densenet121").params
+    assert ours.count_params() == PARAMS[121] == model_info("densenet121").params
     _assert_same_layout(ours, theirs)
     x = rng.uniform(-2, 2, size=(2, *shape)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=1e-5)

@@ -1,6 +1,6 @@
 """EfficientNet-B0…B7 against keras.applications: B0 fully (parameters, every
 layer's name, identical predictions with copied weights, the ImageNet path with
-its extra rescaling), B1–B7 by weighted-layer names and shapes; Keras's weight
+its extra rescaling), B1–B7 layer for layer (shapes only); Keras's weight
 file names and hashes; the in-model normalization through save/load."""
 
 import hashlib
@@ -12,7 +12,7 @@ import pytest
 from keras_cv_course import models
 from keras_cv_course.models import efficientnet
 
-from _keras_parity import layer_options
+from _keras_parity import assert_same_architecture, build_twins, randomize_batch_norm, save_legacy_h5, shapes_only
 
 SMALL = (64, 64, 3)
 
@@ -21,43 +21,17 @@ def run(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def weighted(model):
-    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
-
-
-def keras_weighted(model):
-    """Keras's weighted layers, its automatically named Normalization as ``normalization``."""
-    return [("normalization" if isinstance(layer, keras.layers.Normalization) else layer.name,
-             [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
-
-
-def randomize(model, seed=0):
-    """Non-trivial BN statistics and normalization mean/variance."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
-                               rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape)])
-        elif isinstance(layer, keras.layers.Normalization):
-            layer.set_weights([np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225]), np.array(0)])
-            layer.finalize_state()  # Keras's Normalization keeps snapshots of its weights
-
-
 def test_b0_parity_params_layers_and_predictions():
-    reference = keras.applications.EfficientNetB0(weights=None, input_shape=SMALL)
-    model = models.EfficientNetB0(input_shape=SMALL)
+    model, reference = build_twins("efficientnet_b0", input_shape=SMALL)
     assert reference.count_params() == model.count_params() == 5_330_571 == models.model_info("efficientnet_b0").params
-    assert weighted(model) == keras_weighted(reference)
-    skip = (keras.layers.InputLayer, keras.layers.Rescaling, keras.layers.Normalization)
-    assert [l.name for l in model.layers[3:]] == [l.name for l in reference.layers if not isinstance(l, skip)]
-    assert [layer_options(l) for l in model.layers[3:]] == [
-        layer_options(l) for l in reference.layers if not isinstance(l, skip)
-    ]
-    assert layer_options(model.layers[1]) == layer_options(reference.layers[1])  # Rescaling(1/255)
+    # Every layer Keras's, its automatically named Rescaling(1/255) and Normalization
+    # (ours: ImageNormalization, the same weights) named "rescaling" and "normalization".
+    renamed = assert_same_architecture(model, reference)
+    assert [ours for ours, _ in renamed] == ["rescaling", "normalization"]
+    assert isinstance(reference.get_layer(renamed[1][1]), keras.layers.Normalization)
     drops = {l.name: l.rate for l in reference.layers if l.name.endswith("_drop")}
     assert drops and drops == {l.name: l.rate for l in model.layers if l.name.endswith("_drop")}
-    randomize(reference)
+    randomize_batch_norm(reference, np.random.default_rng(0))
     model.set_weights(reference.get_weights())
     x = np.random.default_rng(0).uniform(0, 255, (2,) + SMALL).astype("float32")
     np.testing.assert_allclose(run(model, x), run(reference, x), atol=1e-5)
@@ -66,11 +40,9 @@ def test_b0_parity_params_layers_and_predictions():
 @pytest.mark.parametrize("variant", ["b1", "b2", "b3", "b4", "b5", "b6", "b7"])
 def test_b1_to_b7_weighted_layers_match_keras(variant):
     number = variant[1]
-    with keras.StatelessScope():  # shapes only: no variable is materialised
-        reference = getattr(keras.applications, f"EfficientNetB{number}")(
-            weights=None, include_top=False, input_shape=(32, 32, 3))
-        model = getattr(models, f"EfficientNetB{number}")(include_top=False, input_shape=(32, 32, 3))
-        assert weighted(model) == keras_weighted(reference)
+    with shapes_only():  # no weight is materialised
+        model, reference = build_twins(f"efficientnet_b{number}", include_top=False, input_shape=(32, 32, 3))
+        assert [ours for ours, _ in assert_same_architecture(model, reference)] == ["rescaling", "normalization"]
         # the registered count is the notop count plus the Dense top
         top_width = efficientnet.round_filters(1280, efficientnet.VARIANTS[variant][0])
         assert model.count_params() + top_width * 1000 + 1000 == models.model_info(f"efficientnet_{variant}").params
@@ -95,17 +67,14 @@ def test_imagenet_path_matches_keras_including_the_std_rescaling(tmp_path, monke
     """Both Keras and we load the same cached file as weights="imagenet" (hashes
     patched to the file's md5): identical outputs, Normalization statistics and
     Keras's extra 1/sqrt(std) rescaling included; then a safe-mode .keras round trip."""
-    from h5py import File
     from keras.src.applications import efficientnet as keras_efficientnet
     from keras.src.backend import config as keras_config
-    from keras.src.legacy.saving import legacy_h5_format
 
     source = keras.applications.EfficientNetB0(weights=None, include_top=False, input_shape=SMALL)
-    randomize(source, seed=5)
+    randomize_batch_norm(source, np.random.default_rng(5))
     (tmp_path / "models").mkdir()
     path = tmp_path / "models" / "efficientnetb0_notop.h5"
-    with File(path, "w") as handle:
-        legacy_h5_format.save_weights_to_hdf5_group(handle, source)
+    save_legacy_h5(source, path)
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     monkeypatch.setitem(keras_efficientnet.WEIGHTS_HASHES, "b0", ("unused", md5))
     monkeypatch.setitem(efficientnet.WEIGHTS_HASHES, "b0", ("unused", md5))

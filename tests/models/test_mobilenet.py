@@ -11,17 +11,13 @@ import pytest
 from keras_cv_course import models
 from keras_cv_course.models import mobilenet
 
-from _keras_parity import randomize_weights
+from _keras_parity import assert_same_architecture, build_twins, randomize_weights, save_legacy_h5, shapes_only
 
 SMALL = (64, 64, 3)
 
 
 def run(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def weighted(model):
-    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
 
 
 def test_registry_facts():
@@ -32,19 +28,18 @@ def test_registry_facts():
 
 
 @pytest.mark.parametrize(
-    "ours, theirs, kwargs",
+    "name, kwargs",
     [
-        (models.MobileNet, keras.applications.MobileNet, dict(alpha=0.5, depth_multiplier=2)),
-        (models.MobileNet, keras.applications.MobileNet, dict(alpha=0.25)),
-        (models.MobileNetV2, keras.applications.MobileNetV2, dict(alpha=0.35)),
-        (models.MobileNetV2, keras.applications.MobileNetV2, dict(alpha=1.4)),
+        ("mobilenet", dict(alpha=0.5, depth_multiplier=2)),
+        ("mobilenet", dict(alpha=0.25)),
+        ("mobilenet_v2", dict(alpha=0.35)),
+        ("mobilenet_v2", dict(alpha=1.4)),
     ],
 )
-def test_width_options_match_keras_layer_for_layer(ours, theirs, kwargs):
-    with keras.StatelessScope():  # shapes only: no variable is materialised
-        reference = theirs(weights=None, include_top=False, input_shape=(32, 32, 3), **kwargs)
-        model = ours(include_top=False, input_shape=(32, 32, 3), **kwargs)
-        assert weighted(model) == weighted(reference)
+def test_width_options_match_keras_layer_for_layer(name, kwargs):
+    with shapes_only():  # no weight is materialised
+        model, reference = build_twins(name, include_top=False, input_shape=(32, 32, 3), **kwargs)
+        assert assert_same_architecture(model, reference) == []  # every name is Keras's own
 
 
 def test_taps_are_the_deepest_maps_at_each_stride():
@@ -77,15 +72,10 @@ def test_weight_file_names_are_keras_own():
 
 def test_imagenet_weights_load_from_the_keras_cache(tmp_path, monkeypatch):
     """A file under $KERAS_HOME/models with Keras's name is what weights="imagenet" loads."""
-    from keras.src.legacy.saving import legacy_h5_format
-    import h5py
-
     reference = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
     randomize_weights(reference, seed=3)
     (tmp_path / "models").mkdir()
-    fname = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
-    with h5py.File(tmp_path / "models" / fname, "w") as handle:
-        legacy_h5_format.save_weights_to_hdf5_group(handle, reference)
+    save_legacy_h5(reference, tmp_path / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     model = models.MobileNetV2(weights="imagenet", include_top=False, input_shape=(96, 96, 3))
     x = np.random.default_rng(0).uniform(-1, 1, (1, 96, 96, 3)).astype("float32")

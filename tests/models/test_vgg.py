@@ -5,11 +5,11 @@ import dataclasses
 import hashlib
 import inspect
 
-import h5py
 import keras
 import numpy as np
 import pytest
 
+from _keras_parity import assert_same_architecture, build_twins, save_legacy_h5, shapes_only, twins
 from keras_cv_course.blocks import LocalResponseNormalization
 from keras_cv_course.models import VGG11, VGG11_BN, VGG16, VGG19, model_info, vgg
 from keras_cv_course.models._common import InputRules, Request, WeightsUnavailableError
@@ -43,18 +43,14 @@ def test_course_conv_base_at_150():
     assert conv_base.count_params() == 14_714_688
 
 
-@pytest.mark.parametrize("ours, theirs", [(VGG16, keras.applications.VGG16), (VGG19, keras.applications.VGG19)])
-def test_same_weighted_layers_as_keras_applications(ours, theirs):
-    assert weighted_layers(ours()) == weighted_layers(theirs(weights=None))
-    assert weighted_layers(ours(include_top=False)) == weighted_layers(theirs(weights=None, include_top=False))
-
-
-def save_legacy_h5(model, path):
-    """Write a weights-only legacy HDF5 file, the format of keras.applications' ImageNet files."""
-    from keras.src.legacy.saving import legacy_h5_format
-
-    with h5py.File(path, "w") as handle:
-        legacy_h5_format.save_weights_to_hdf5_group(handle, model)
+@pytest.mark.parametrize("twin", twins("vgg16", "vgg19"), ids=["vgg16", "vgg19"])
+def test_same_layers_as_keras_applications_at_the_default_input(twin):
+    """At 224×224 with the top (the 7×7×512 → fc1 kernel) and without it (any size)."""
+    with shapes_only():  # no weight is materialised
+        for include_top in (True, False):
+            ours, theirs = build_twins(twin, include_top=include_top)
+            # every name is Keras's own (its explicit "flatten" looks automatic)
+            assert assert_same_architecture(ours, theirs) == ([("flatten", "flatten")] if include_top else [])
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
