@@ -34,8 +34,14 @@ from keras_cv_course.visualize.plots import (
     plot_heatmap_overlay,
     plot_history,
     plot_pattern_gallery,
+    plot_precision_recall,
+    plot_boxes,
     plot_roc,
+    plot_segmentation,
+    plot_segmentation_examples,
     save_figure,
+    segmentation_colors,
+    box_colors,
     tile_images,
 )
 from keras_cv_course.visualize.saliency import (
@@ -54,5 +60,6 @@ __all__ = [
     "saliency", "smoothgrad", "guided_backprop", "deconvnet", "input_gradients", "randomized_copy",
     "new_figure", "save_figure", "FigureWriter", "tile_images",
     "plot_activation_grid", "plot_filters", "plot_pattern_gallery", "plot_heatmap", "plot_heatmap_overlay",
-    "plot_history", "plot_confusion_matrix", "plot_roc",
+    "plot_history", "plot_confusion_matrix", "plot_roc", "plot_precision_recall",
+    "plot_boxes", "box_colors", "plot_segmentation", "plot_segmentation_examples", "segmentation_colors",
 ]
