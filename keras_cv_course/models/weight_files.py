@@ -120,11 +120,16 @@ def _renamed():
     return {Normalization: ImageNormalization}
 
 
+def _renamed_layers(model):
+    """The layers of ``model`` (nested ones too) whose class ``_renamed`` lists."""
+    renamed = _renamed()
+    return [layer for layer, _ in _keras3_keys(model.layers, "layers") if type(layer) in renamed]
+
+
 def _uses_old_names(model, handle):
     """Whether the Keras 3 weights file ``handle`` holds a renamed layer of
     ``model`` under its old class name only (written before the rename)."""
-    renamed = _renamed()
-    if not any(type(layer) in renamed for layer, _ in _keras3_keys(model.layers, "layers")):
+    if not _renamed_layers(model):
         return False
     now = dict((id(layer), key) for layer, key in _keras3_keys(model.layers, "layers"))
     before = dict((id(layer), key) for layer, key in _keras3_keys(model.layers, "layers", old_names=True))
@@ -133,8 +138,7 @@ def _uses_old_names(model, handle):
 
 def _archive_uses_old_names(model, path):
     """``_uses_old_names`` for the weights inside the ``.keras`` archive ``path``."""
-    renamed = _renamed()
-    if not any(type(layer) in renamed for layer, _ in _keras3_keys(model.layers, "layers")):
+    if not _renamed_layers(model):
         return False
     with zipfile.ZipFile(path) as archive:
         if "model.weights.h5" not in archive.namelist():
@@ -152,7 +156,7 @@ def _saved_as(model, old_names):
         yield
         return
     renamed = _renamed()
-    swapped = [(layer, type(layer)) for layer, _ in _keras3_keys(model.layers, "layers") if type(layer) in renamed]
+    swapped = [(layer, type(layer)) for layer in _renamed_layers(model)]
     try:
         for layer, cls in swapped:
             object.__setattr__(layer, "__class__", renamed[cls])
