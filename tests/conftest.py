@@ -5,6 +5,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# torch (with torchvision, which loads triton) must be imported before TensorFlow in one process: triton's
+# native library crashes (segfault) when it loads after TensorFlow's. A worker collects every module,
+# so the order is settled here, before any test module imports Keras.
+if importlib.util.find_spec("torchvision") is not None:
+    import torchvision  # noqa: F401
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

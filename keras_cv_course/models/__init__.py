@@ -22,7 +22,7 @@ from keras_cv_course.models.efficientnet import (
 from keras_cv_course.models.resnet import (
     CIFARResNet, CIFARResNet20, CIFARResNet32, CIFARResNet44, CIFARResNet56, CIFARResNet110,
     ResNet18, ResNet26, ResNet34, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
-    ResNeXt50_32x4d, ResNeXt101_32x8d, WideResNet, WideResNet50_2, WideResNet101_2, WRN16_4, WRN28_10,
+    ResNeXt50_32x4d, ResNeXt101_32x8d, ResNeXt101_64x4d, WideResNet, WideResNet50_2, WideResNet101_2, WRN16_4, WRN28_10,
 )
 from keras_cv_course.models.googlenet import GoogLeNet
 from keras_cv_course.models.inception_v3 import InceptionV3
@@ -39,7 +39,7 @@ __all__ = [
     "NiN", "FashionVGG",
     "CIFARResNet", "CIFARResNet20", "CIFARResNet32", "CIFARResNet44", "CIFARResNet56", "CIFARResNet110",
     "ResNet18", "ResNet26", "ResNet34", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
-    "ResNeXt50_32x4d", "ResNeXt101_32x8d", "WideResNet", "WideResNet50_2", "WideResNet101_2", "WRN16_4", "WRN28_10",
+    "ResNeXt50_32x4d", "ResNeXt101_32x8d", "ResNeXt101_64x4d", "WideResNet", "WideResNet50_2", "WideResNet101_2", "WRN16_4", "WRN28_10",
     "GoogLeNet", "InceptionV3", "DenseNet121", "DenseNet169", "DenseNet201", "SqueezeNet1_0", "SqueezeNet1_1",
 ]
 __all__ += [

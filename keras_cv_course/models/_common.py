@@ -21,6 +21,7 @@ restores the global setting afterwards, also when the build fails. Feature taps
 (``models.feature_extractor``) stay channels-last.
 """
 
+import collections.abc
 import contextlib
 import dataclasses
 import os
@@ -72,6 +73,9 @@ class WeightSpec:
     preprocessing: str = "caffe"
     input_size: int = None
     dataset: str = "imagenet"
+    crop_size: int = None  # the evaluation transform of the weights: resize the shorter side, centre-crop
+    resize_size: int = None
+    interpolation: str = "bilinear"
 
     def fetch(self, model_name, include_top):
         source = self.top if include_top else self.notop
@@ -220,7 +224,7 @@ def check_top_options(*, model_name, include_top, weights, weight_spec, classes,
             )
 
 
-WEIGHT_FILE_SUFFIXES = (".h5", ".hdf5", ".keras")
+WEIGHT_FILE_SUFFIXES = (".h5", ".hdf5", ".keras", ".pth", ".pt")
 
 
 def lookup_weight_spec(model_name, weights, available):
@@ -262,14 +266,19 @@ def classifier(x, *, classes, classifier_activation, dropout=0.0, name="predicti
     return layers.Dense(classes, activation=classifier_activation, name=name)(x)
 
 
-def finish_model(inputs, outputs, *, name, weights, weight_spec, include_top, weights_sha256=None):
+def finish_model(inputs, outputs, *, name, weights, weight_spec, include_top, weights_sha256=None, architecture=None):
     """Build the ``keras.Model`` and load ``weights`` (a name or a file), the
-    file first checked against ``weights_sha256`` when given."""
+    file first checked against ``weights_sha256`` when given; ``architecture``
+    is the registered name the model is built as (which name table a torch
+    file goes through)."""
     model = keras.Model(inputs, outputs, name=name)
     if weight_spec is not None:
-        weight_files.load_checked(model, weight_spec.fetch(name, include_top), sha256=weights_sha256)
+        path = weight_spec.fetch(name, include_top)
     elif weights is not None:
-        weight_files.load_checked(model, os.fspath(weights), sha256=weights_sha256)
+        path = os.fspath(weights)
+    else:
+        return model
+    weight_files.load_checked(model, path, sha256=weights_sha256, architecture=architecture or name)
     return model
 
 
@@ -389,12 +398,15 @@ class Request:
     weight_spec: object
     weights_sha256: str = None
     data_format: str = CHANNELS_LAST
+    architecture: str = None
 
     @classmethod
-    def resolve(cls, name, rules, available_weights=None, weights_sha256=None, data_format=CHANNELS_LAST, **args):
+    def resolve(cls, name, rules, available_weights=None, weights_sha256=None, data_format=CHANNELS_LAST,
+                architecture=None, **args):
         """Validate ``args`` (the keras.applications arguments) and
         ``weights_sha256`` against ``rules``; ``data_format`` is the order of
-        the model's input and spatial outputs (``image`` is channels-last)."""
+        the model's input and spatial outputs (``image`` is channels-last);
+        ``architecture`` the registered name built (``name`` may be the user's)."""
         digest = check_weights_sha256(args["weights"], weights_sha256)
         image, inputs, spec = prepare(
             name, **{k: args[k] for k in APPLICATION_ARGS[:-1]}, default_size=rules.default_size,
@@ -402,7 +414,7 @@ class Request:
             require_flatten=rules.require_flatten, data_format=data_format,
         )
         return cls(name, args["include_top"], args["weights"], args["pooling"], args["classes"],
-                   args["classifier_activation"], image, inputs, spec, digest, data_format)
+                   args["classifier_activation"], image, inputs, spec, digest, data_format, architecture or name)
 
     def tail(self, features, head):
         """keras.applications' tail: ``head(features)`` with the top, else the
@@ -425,7 +437,8 @@ class Request:
         if self.data_format == CHANNELS_FIRST:
             outputs = to_channels_first(outputs)
         return finish_model(self.inputs, outputs, name=self.name, weights=self.weights, weight_spec=self.weight_spec,
-                            include_top=self.include_top, weights_sha256=self.weights_sha256)
+                            include_top=self.include_top, weights_sha256=self.weights_sha256,
+                            architecture=self.architecture)
 
 
 def to_channels_first(outputs):
@@ -492,10 +505,41 @@ class Row:
         """The named weights a build with ``options`` (default: the row's own) can load."""
         chosen = {**self.options, **self.user_options, **self.fixed, **(options or {})}
         found = self.weights(chosen) if callable(self.weights) else self.weights
-        return {} if found is None else found  # a lazy mapping stays lazy: the manifest is read on use
+        found = {} if found is None else found  # a lazy mapping stays lazy: the manifest is read on use
+        return with_torchvision(found, self.model_name({**self.user_options, **self.fixed, **(options or {})}))
 
     def model_name(self, options):
         return self.name_of({**self.options, **options}) if self.name_of is not None else self.name
+
+
+def with_torchvision(weights, model_name):
+    """``weights`` and, where torchvision publishes weights for the layout
+    ``model_name``, ``"torchvision"`` (``models.torch_weights``)."""
+    from keras_cv_course.models.torch_weights import torchvision_weight_spec
+
+    spec = torchvision_weight_spec(model_name)
+    if spec is None:
+        return weights
+    if isinstance(weights, dict):
+        return {**weights, "torchvision": spec}
+    return _Joined(weights, {"torchvision": spec})
+
+
+class _Joined(collections.abc.Mapping):
+    """Two weight maps read as one (the first stays lazy until it is read)."""
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def __getitem__(self, key):
+        return self.second[key] if key in self.second else self.first[key]
+
+    def __iter__(self):
+        yield from self.first
+        yield from (key for key in self.second if key not in self.first)
+
+    def __len__(self):
+        return len(set(self.first) | set(self.second))
 
 
 def public_builder(row, generic):
@@ -526,7 +570,8 @@ def public_builder(row, generic):
         with scoped_image_data_format(CHANNELS_LAST):
             request = Request.resolve(
                 name or row.model_name(chosen), row.input_rules(chosen), row.available_weights(chosen),
-                weights_sha256=weights_sha256, data_format=data_format, include_top=include_top, weights=weights,
+                weights_sha256=weights_sha256, data_format=data_format, architecture=row.model_name(chosen),
+                include_top=include_top, weights=weights,
                 input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
                 classifier_activation=classifier_activation,
             )

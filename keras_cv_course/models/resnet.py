@@ -371,6 +371,8 @@ ROWS = _derived((
         options={"depth": 50, "groups": 32, "width_per_group": 4}, user_options=TORCH),
     Row("resnext101_32x8d", "ResNeXt101_32x8d", "resnet", PAPER_RESNEXT, 88_994_216, "torch", (224, 224, 3), 32,
         options={"depth": 101, "groups": 32, "width_per_group": 8}, user_options=TORCH),
+    Row("resnext101_64x4d", "ResNeXt101_64x4d", "resnet", PAPER_RESNEXT, 83_658_152, "torch", (224, 224, 3), 32,
+        options={"depth": 101, "groups": 64, "width_per_group": 4}, user_options=TORCH),
     Row("wide_resnet50_2", "WideResNet50_2", "resnet", PAPER_WRN, 68_951_464, "torch", (224, 224, 3), 32,
         options={"depth": 50, "width_per_group": 128}, user_options=TORCH),
     Row("wide_resnet101_2", "WideResNet101_2", "resnet", PAPER_WRN, 127_024_552, "torch", (224, 224, 3), 32,

@@ -30,7 +30,7 @@ Deviations from the paper, selectable:
 - keras.applications has no dropout in the classifier; the paper used 0.5 after
   fc1 and fc2: ``dropout=0.5``.
 - ``batch_norm=True`` is torchvision's ``vgg*_bn`` (BN after every conv; not in
-  the paper). Its published parameter counts are trainable weights only (PyTorch
+  the paper), with PyTorch's BN epsilon 1e-5 and momentum 0.9 (``weights="torchvision"``). Its published parameter counts are trainable weights only (PyTorch
   keeps BN statistics as buffers).
 """
 
@@ -103,10 +103,12 @@ STEM_PATCH = 3  # the whitening stem's patch side: 2·3·3 = 18 filters a gray c
 
 
 def vgg_family(request, *, stages, batch_norm=False, dropout=0.0, fc_units=(4096, 4096), layer_names="keras",
-               bias_before_bn=True, stem_batch_norm=True, stem=None):
+               bias_before_bn=True, stem_batch_norm=True, stem=None, bn_epsilon=1e-3, bn_momentum=0.99):
     """The generic VGG builder: ``stem`` (None or "whitening"), then the
     ``stages`` table (conv → BN if ``batch_norm`` → ReLU; ``stem_batch_norm=False``
-    leaves the first conv without BN), then the head (see the module docstring)."""
+    leaves the first conv without BN), then the head (see the module docstring).
+    ``bn_epsilon``/``bn_momentum``: Keras's defaults; the registered ``vgg*_bn``
+    take PyTorch's (1e-5, 0.9), as torchvision's weights were trained with."""
     names = LAYER_NAMES[layer_names]
     x = _whitening_stem(request.image) if stem == "whitening" else request.image
     for stage, row in enumerate(stages, start=1):
@@ -115,7 +117,8 @@ def vgg_family(request, *, stages, batch_norm=False, dropout=0.0, fc_units=(4096
             unit = dict(stage=stage, conv=index)
             conv = names.conv.format(**unit)
             x = conv_bn_act(x, width, kernel, name=conv, conv_name=conv, bn_name=names.bn.format(**unit),
-                            act_name=names.act.format(**unit), batch_norm=bn, use_bias=bias_before_bn or not bn)
+                            act_name=names.act.format(**unit), batch_norm=bn, use_bias=bias_before_bn or not bn,
+                            bn_epsilon=bn_epsilon, bn_momentum=bn_momentum)
             if row.lrn and index == 1:
                 x = LocalResponseNormalization(name=f"{conv}_lrn")(x)
         if row.pool:
@@ -212,11 +215,14 @@ def _row(name, public, config, params, *, batch_norm=False, imagenet=None):
     """A registered VGG: configuration ``config`` of Table 1 at 224×224×3, with
     ``params`` as Keras counts them (1000 classes; with BN its moving statistics)."""
     options = {"stages": CONFIGS[config], "batch_norm": batch_norm}
+    taps = stage_taps(**options, first_level=1)
+    if batch_norm:
+        options.update(bn_epsilon=1e-5, bn_momentum=0.9)  # torchvision's vgg*_bn (PyTorch's BatchNorm2d defaults)
     label = f"configuration {config}{' with batch norm' if batch_norm else ''}"
     return _common.Row(name, public, "vgg", PAPER, params, "caffe", (224, 224, 3), 32,
                        doc=f"{public}: VGG {label} ({PAPER}); ``dropout`` after fc1 and fc2 (paper: 0.5).",
                        options=options, user_options={"dropout": 0.0}, require_flatten=True,
-                       taps=stage_taps(**options, first_level=1),
+                       taps=taps,
                        weights=functools.partial(_imagenet, imagenet) if imagenet else None)
 
 

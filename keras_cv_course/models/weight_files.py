@@ -28,9 +28,11 @@ class WeightFileMismatchError(ValueError):
     """A weight file does not fit the model it is loaded into."""
 
 
-def load_checked(model, path, sha256=None):
+def load_checked(model, path, sha256=None, architecture=None):
     """Load the weight file at ``path`` into ``model`` after checking it fits
-    (and, with ``sha256``, that it has that digest)."""
+    (and, with ``sha256``, that it has that digest). A torch file (``.pth``,
+    ``.pt``) is converted through the name table of ``architecture``, the
+    registered name ``model`` is built as (default: ``model.name``)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"Weight file not found: {path}")
@@ -38,13 +40,18 @@ def load_checked(model, path, sha256=None):
         raise ValueError(f"Weight path {path!r} is a directory, not a weight file (.weights.h5, .h5/.hdf5 or .keras)")
     if sha256 is not None:
         _files.check_sha256(path, sha256)
+    if path.endswith((".pth", ".pt")):
+        from keras_cv_course.models import torch_weights
+
+        return torch_weights.load_torch_weights(model, path, architecture or model.name)
     if path.endswith(".keras"):
         _files.check_keras_archive(path)
         with _saved_as(model, _archive_uses_old_names(model, path)):
             model.load_weights(path)
         return model
     if not (path.endswith(".h5") or path.endswith(".hdf5")):
-        raise ValueError(f"Unsupported weight file {path!r}: expected .weights.h5, legacy .h5/.hdf5 or .keras")
+        raise ValueError(f"Unsupported weight file {path!r}: expected .weights.h5, legacy .h5/.hdf5, .keras or a "
+                         f"torch state_dict (.pth/.pt)")
     old_names = False
     try:
         with h5py.File(path, "r") as handle:

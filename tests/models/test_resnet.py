@@ -115,8 +115,10 @@ def test_imagenet_weight_specs_are_keras_files():
             assert remote.origin == keras_resnet.BASE_WEIGHTS_PATH + remote.fname
             assert remote.file_hash == file_hash and file_hash in source
         assert spec.preprocessing == ("tf" if ours.endswith("_v2") else "caffe")
-    for name in ("resnet18", "resnet26", "resnet50_torchvision", "resnext50_32x4d", "cifar_resnet20"):
+    for name in ("resnet26", "cifar_resnet20"):  # no published ImageNet weights at all
         assert models.model_info(name).weights == {}
+    for name in ("resnet18", "resnet50_torchvision", "resnext50_32x4d"):  # torchvision's only (torch_weights)
+        assert list(models.model_info(name).weights) == ["torchvision"]
 
 
 def test_weights_imagenet_fetches_the_keras_file(monkeypatch, tmp_path):
