@@ -10,7 +10,9 @@
   5×5 as two 3×3 (Fig. 5), n×n as 1×n then n×1 (Fig. 6), the expanded 8×8
   module (Fig. 7) and the two grid-size reductions (Fig. 10). Widths, order and
   options are keras.applications' ``InceptionV3`` (conv without bias, BN with
-  ``scale=False``), so its ImageNet files load unchanged.
+  ``scale=False``), so its ImageNet files load unchanged; ``scale=True,
+  count_include_pad=True`` give torchvision's ``Inception3`` modules instead
+  (BN with a learned gamma; average pools that count their zero padding).
 
 Every block is ``x -> x`` with a required ``name``; every layer is
 ``{name}_...``. Only the output Concatenate of the v3 modules may be renamed
@@ -92,94 +94,112 @@ def max_pool_ceil(x, pool_size, strides, *, name):
 # ---------------------------------------------------------------- Inception-v3
 
 
-def inception_v3_conv(x, filters, kernel_size, *, name, strides=1, padding="same"):
+def inception_v3_conv(x, filters, kernel_size, *, name, strides=1, padding="same", scale=False):
     """keras.applications' ``conv2d_bn``: Conv2D (no bias) → BatchNormalization
     (``scale=False``, epsilon 1e-3) → ReLU. Layers ``{name}_conv``, ``{name}_bn``,
-    ``{name}_relu``."""
+    ``{name}_relu``. ``scale=True`` gives the BN a learned gamma, as torchvision's
+    ``BasicConv2d`` has (``nn.BatchNorm2d(eps=0.001)``)."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(axis=-1, scale=False, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(axis=-1, scale=scale, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def _avg_pool_branch(x, filters, name):
-    y = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_branch_pool")(x)
-    return inception_v3_conv(y, filters, 1, name=f"{name}_branch_pool_proj")
+def _avg_pool_branch(x, filters, name, scale, count_include_pad):
+    """3×3/1 average pool → 1×1 projection. Keras's "same" pooling averages only
+    the pixels inside the map; ``count_include_pad=True`` is PyTorch's
+    ``F.avg_pool2d(x, 3, stride=1, padding=1)``, which counts the zero padding in
+    the divisor (a border pixel is the window sum / 9): zero padding 1 → "valid"
+    pool (``{name}_branch_pool_pad``, ``{name}_branch_pool``)."""
+    if count_include_pad:
+        y = layers.ZeroPadding2D(1, name=f"{name}_branch_pool_pad")(x)
+        y = layers.AveragePooling2D(3, strides=1, padding="valid", name=f"{name}_branch_pool")(y)
+    else:
+        y = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_branch_pool")(x)
+    return inception_v3_conv(y, filters, 1, name=f"{name}_branch_pool_proj", scale=scale)
 
 
-def _chain(x, rows, name):
+def _chain(x, rows, name, scale):
     """Convs in sequence: ``rows`` of (filters, kernel[, strides, padding])
     named ``{name}_1``, ``{name}_2``, ..."""
     for index, (filters, kernel, *rest) in enumerate(rows, start=1):
         strides, padding = rest if rest else (1, "same")
-        x = inception_v3_conv(x, filters, kernel, strides=strides, padding=padding, name=f"{name}_{index}")
+        x = inception_v3_conv(x, filters, kernel, strides=strides, padding=padding, name=f"{name}_{index}",
+                              scale=scale)
     return x
 
 
-def inception_v3_a(x, pool_filters, *, name, concat_name=None):
+# The v3 modules share two options, both False for keras.applications' layout and
+# True for torchvision's: ``scale`` (a learned BN gamma, see ``inception_v3_conv``)
+# and ``count_include_pad`` (the average-pool branch counts its zero padding, see
+# ``_avg_pool_branch``). Keras's "same" convs equal torchvision's symmetric paddings
+# (5×5 pad 2, 1×7 pad (0, 3), ...), as every kernel is odd and every stride 1.
+
+
+def inception_v3_a(x, pool_filters, *, name, concat_name=None, scale=False, count_include_pad=False):
     """35×35 module (Fig. 5; keras ``mixed0``–``mixed2``): 1×1 64 | 1×1 48 → 5×5 64 |
     1×1 64 → 3×3 96 → 3×3 96 | avg pool → 1×1 ``pool_filters``.
     Output ``224 + pool_filters`` channels. (The released network, and keras,
     keep a 5×5 branch beside the factorized double-3×3 one of Fig. 5.)"""
-    b1 = inception_v3_conv(x, 64, 1, name=f"{name}_branch1x1")
-    b5 = _chain(x, ((48, 1), (64, 5)), f"{name}_branch5x5")
-    b3 = _chain(x, ((64, 1), (96, 3), (96, 3)), f"{name}_branch3x3dbl")
-    bp = _avg_pool_branch(x, pool_filters, name)
+    b1 = inception_v3_conv(x, 64, 1, name=f"{name}_branch1x1", scale=scale)
+    b5 = _chain(x, ((48, 1), (64, 5)), f"{name}_branch5x5", scale)
+    b3 = _chain(x, ((64, 1), (96, 3), (96, 3)), f"{name}_branch3x3dbl", scale)
+    bp = _avg_pool_branch(x, pool_filters, name, scale, count_include_pad)
     return layers.Concatenate(axis=-1, name=concat_name or f"{name}_concat")([b1, b5, b3, bp])
 
 
-def inception_v3_reduction_a(x, *, name, concat_name=None):
+def inception_v3_reduction_a(x, *, name, concat_name=None, scale=False):
     """35×35 → 17×17 grid reduction (Fig. 10; keras ``mixed3``): 3×3/2 384 |
     1×1 64 → 3×3 96 → 3×3/2 96 | 3×3/2 max pool. Output ``480 + in_channels``."""
-    b3 = inception_v3_conv(x, 384, 3, strides=2, padding="valid", name=f"{name}_branch3x3")
-    bd = _chain(x, ((64, 1), (96, 3), (96, 3, 2, "valid")), f"{name}_branch3x3dbl")
+    b3 = inception_v3_conv(x, 384, 3, strides=2, padding="valid", name=f"{name}_branch3x3", scale=scale)
+    bd = _chain(x, ((64, 1), (96, 3), (96, 3, 2, "valid")), f"{name}_branch3x3dbl", scale)
     bp = layers.MaxPooling2D(3, strides=2, name=f"{name}_branch_pool")(x)
     return layers.Concatenate(axis=-1, name=concat_name or f"{name}_concat")([b3, bd, bp])
 
 
-def inception_v3_b(x, channels_7x7, *, name, concat_name=None):
+def inception_v3_b(x, channels_7x7, *, name, concat_name=None, scale=False, count_include_pad=False):
     """17×17 module with factorized 7×7 convs (Fig. 6, n=7; keras ``mixed4``–
     ``mixed7``): 1×1 192 | 1×1 c → 1×7 c → 7×1 192 | 1×1 c → 7×1 c → 1×7 c →
     7×1 c → 1×7 192 | avg pool → 1×1 192, ``c = channels_7x7``. Output 768."""
     c = channels_7x7
-    b1 = inception_v3_conv(x, 192, 1, name=f"{name}_branch1x1")
-    b7 = _chain(x, ((c, 1), (c, (1, 7)), (192, (7, 1))), f"{name}_branch7x7")
-    bd = _chain(x, ((c, 1), (c, (7, 1)), (c, (1, 7)), (c, (7, 1)), (192, (1, 7))), f"{name}_branch7x7dbl")
-    bp = _avg_pool_branch(x, 192, name)
+    b1 = inception_v3_conv(x, 192, 1, name=f"{name}_branch1x1", scale=scale)
+    b7 = _chain(x, ((c, 1), (c, (1, 7)), (192, (7, 1))), f"{name}_branch7x7", scale)
+    bd = _chain(x, ((c, 1), (c, (7, 1)), (c, (1, 7)), (c, (7, 1)), (192, (1, 7))), f"{name}_branch7x7dbl", scale)
+    bp = _avg_pool_branch(x, 192, name, scale, count_include_pad)
     return layers.Concatenate(axis=-1, name=concat_name or f"{name}_concat")([b1, b7, bd, bp])
 
 
-def inception_v3_reduction_b(x, *, name, concat_name=None):
+def inception_v3_reduction_b(x, *, name, concat_name=None, scale=False):
     """17×17 → 8×8 grid reduction (keras ``mixed8``): 1×1 192 → 3×3/2 320 |
     1×1 192 → 1×7 192 → 7×1 192 → 3×3/2 192 | 3×3/2 max pool. Output ``512 + in_channels``."""
-    b3 = _chain(x, ((192, 1), (320, 3, 2, "valid")), f"{name}_branch3x3")
-    b7 = _chain(x, ((192, 1), (192, (1, 7)), (192, (7, 1)), (192, 3, 2, "valid")), f"{name}_branch7x7x3")
+    b3 = _chain(x, ((192, 1), (320, 3, 2, "valid")), f"{name}_branch3x3", scale)
+    b7 = _chain(x, ((192, 1), (192, (1, 7)), (192, (7, 1)), (192, 3, 2, "valid")), f"{name}_branch7x7x3", scale)
     bp = layers.MaxPooling2D(3, strides=2, name=f"{name}_branch_pool")(x)
     return layers.Concatenate(axis=-1, name=concat_name or f"{name}_concat")([b3, b7, bp])
 
 
-def inception_v3_c(x, *, name, concat_name=None, split_concat_name=None):
+def inception_v3_c(x, *, name, concat_name=None, split_concat_name=None, scale=False, count_include_pad=False):
     """8×8 module with expanded filter banks (Fig. 7; keras ``mixed9``, ``mixed10``):
     1×1 320 | 1×1 384 → (1×3 384 ‖ 3×1 384) | 1×1 448 → 3×3 384 → (1×3 384 ‖
     3×1 384) | avg pool → 1×1 192. Output 2048.
 
     ``split_concat_name`` renames the first branch's inner Concatenate (keras
     calls it ``mixed9_0`` in mixed9 and ``mixed9_1`` in mixed10)."""
-    b1 = inception_v3_conv(x, 320, 1, name=f"{name}_branch1x1")
-    b3 = inception_v3_conv(x, 384, 1, name=f"{name}_branch3x3")
+    b1 = inception_v3_conv(x, 320, 1, name=f"{name}_branch1x1", scale=scale)
+    b3 = inception_v3_conv(x, 384, 1, name=f"{name}_branch3x3", scale=scale)
     b3 = layers.Concatenate(axis=-1, name=split_concat_name or f"{name}_branch3x3_concat")(
         [
-            inception_v3_conv(b3, 384, (1, 3), name=f"{name}_branch3x3_1x3"),
-            inception_v3_conv(b3, 384, (3, 1), name=f"{name}_branch3x3_3x1"),
+            inception_v3_conv(b3, 384, (1, 3), name=f"{name}_branch3x3_1x3", scale=scale),
+            inception_v3_conv(b3, 384, (3, 1), name=f"{name}_branch3x3_3x1", scale=scale),
         ]
     )
-    bd = _chain(x, ((448, 1), (384, 3)), f"{name}_branch3x3dbl")
+    bd = _chain(x, ((448, 1), (384, 3)), f"{name}_branch3x3dbl", scale)
     bd = layers.Concatenate(axis=-1, name=f"{name}_branch3x3dbl_concat")(
         [
-            inception_v3_conv(bd, 384, (1, 3), name=f"{name}_branch3x3dbl_1x3"),
-            inception_v3_conv(bd, 384, (3, 1), name=f"{name}_branch3x3dbl_3x1"),
+            inception_v3_conv(bd, 384, (1, 3), name=f"{name}_branch3x3dbl_1x3", scale=scale),
+            inception_v3_conv(bd, 384, (3, 1), name=f"{name}_branch3x3dbl_3x1", scale=scale),
         ]
     )
-    bp = _avg_pool_branch(x, 192, name)
+    bp = _avg_pool_branch(x, 192, name, scale, count_include_pad)
     return layers.Concatenate(axis=-1, name=concat_name or f"{name}_concat")([b1, b3, bd, bp])
 
 
