@@ -57,6 +57,22 @@ def correct_pad(x, kernel_size):
     return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
 
 
+PADDINGS = ("keras", "symmetric")
+
+
+def stride_padding(x, kernel_size, padding="keras"):
+    """The zero padding before a strided "valid" k×k convolution, as
+    ``((top, bottom), (left, right))``: ``"keras"`` is ``correct_pad`` (TensorFlow's
+    "same", one pixel less on the top/left of an even side); ``"symmetric"`` is
+    PyTorch's ``Conv2d(padding=(k - 1) // 2)`` on every side, as torchvision pads."""
+    if padding == "keras":
+        return correct_pad(x, kernel_size)
+    if padding != "symmetric":
+        raise ValueError(f"padding must be one of {PADDINGS}; got {padding!r}")
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    return (((kh - 1) // 2,) * 2, ((kw - 1) // 2,) * 2)
+
+
 _SEPARABLE_SUFFIXES = ("pad", "dw", "dw_bn", "dw_relu", "pw", "pw_bn", "pw_relu")
 
 
@@ -118,6 +134,7 @@ def inverted_residual(
     activation="relu6",
     bn_epsilon=1e-3,
     bn_momentum=0.999,
+    padding="keras",
 ):
     """MobileNetV2's inverted residual with linear bottleneck (Sandler et al. 2018,
     Table 1): 1×1 expand to ``expansion*Cin`` → BN → ReLU6 → k×k depthwise →
@@ -125,6 +142,8 @@ def inverted_residual(
     ``strides == 1`` and ``Cin == filters`` (and only then).
 
     ``expansion == 1`` skips the expand conv (MobileNetV2's first block).
+    A stride-2 depthwise conv is zero-padded by ``stride_padding(padding)``
+    (``"keras"``: asymmetric, as keras.applications; ``"symmetric"``: torchvision's).
     Layer names are keras.applications': ``{name}_expand``, ``{name}_expand_BN``,
     ``{name}_expand_relu``, ``{name}_pad``, ``{name}_depthwise``, ``{name}_depthwise_BN``,
     ``{name}_depthwise_relu``, ``{name}_project``, ``{name}_project_BN``, ``{name}_add``.
@@ -137,7 +156,7 @@ def inverted_residual(
         x = layers.BatchNormalization(**bn, name=f"{name}_expand_BN")(x)
         x = activation_layer(activation, f"{name}_expand_relu")(x)
     if strides == 2:
-        x = layers.ZeroPadding2D(correct_pad(x, kernel_size), name=f"{name}_pad")(x)
+        x = layers.ZeroPadding2D(stride_padding(x, kernel_size, padding), name=f"{name}_pad")(x)
     x = layers.DepthwiseConv2D(
         kernel_size,
         strides=strides,
@@ -188,6 +207,9 @@ def mbconv(
     activation="swish",
     drop_rate=0.0,
     id_skip=True,
+    bn_epsilon=1e-3,
+    bn_momentum=0.99,
+    padding="keras",
 ):
     """EfficientNet's MBConv block (Tan & Le 2019; keras.applications.efficientnet.block):
     1×1 expand (unless ``expand_ratio == 1``) → BN → swish → k×k depthwise → BN →
@@ -195,6 +217,9 @@ def mbconv(
     *input* channels) → 1×1 projection → BN → drop-connect (``Dropout`` with
     ``noise_shape=(None, 1, 1, 1)``, rate ``drop_rate``) → add the input when
     ``id_skip``, ``strides == 1`` and ``Cin == filters_out``.
+    A stride-2 depthwise conv is zero-padded by ``stride_padding(padding)``
+    (``"keras"``: asymmetric, as keras.applications; ``"symmetric"``: torchvision's);
+    ``bn_epsilon``/``bn_momentum`` set every BatchNormalization (Keras's defaults).
 
     Layer names are keras.applications' with ``name`` = ``"block2a"`` etc.:
     ``{name}_expand_conv``, ``{name}_expand_bn``, ``{name}_expand_activation``,
@@ -205,15 +230,16 @@ def mbconv(
     inputs = x
     filters_in = x.shape[-1]
     filters = filters_in * expand_ratio
+    bn = dict(epsilon=bn_epsilon, momentum=bn_momentum)
     if expand_ratio != 1:
         x = layers.Conv2D(
             filters, 1, padding="same", use_bias=False,
             kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}_expand_conv",
         )(x)
-        x = layers.BatchNormalization(name=f"{name}_expand_bn")(x)
+        x = layers.BatchNormalization(**bn, name=f"{name}_expand_bn")(x)
         x = activation_layer(activation, f"{name}_expand_activation")(x)
     if strides == 2:
-        x = layers.ZeroPadding2D(correct_pad(x, kernel_size), name=f"{name}_dwconv_pad")(x)
+        x = layers.ZeroPadding2D(stride_padding(x, kernel_size, padding), name=f"{name}_dwconv_pad")(x)
     x = layers.DepthwiseConv2D(
         kernel_size,
         strides=strides,
@@ -222,7 +248,7 @@ def mbconv(
         depthwise_initializer=CONV_KERNEL_INITIALIZER,
         name=f"{name}_dwconv",
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(**bn, name=f"{name}_bn")(x)
     x = activation_layer(activation, f"{name}_activation")(x)
     if 0 < se_ratio <= 1:
         x = squeeze_excite(x, max(1, int(filters_in * se_ratio)), name=name, activation=activation)
@@ -230,7 +256,7 @@ def mbconv(
         filters_out, 1, padding="same", use_bias=False,
         kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}_project_conv",
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_project_bn")(x)
+    x = layers.BatchNormalization(**bn, name=f"{name}_project_bn")(x)
     if id_skip and strides == 1 and filters_in == filters_out:
         if drop_rate > 0:
             x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(x)
@@ -313,6 +339,6 @@ def identity_statistics(channels):
 
 
 __all__ = [
-    "make_divisible", "correct_pad", "depthwise_separable", "inverted_residual",
+    "make_divisible", "correct_pad", "stride_padding", "depthwise_separable", "inverted_residual",
     "squeeze_excite", "mbconv", "ImageNormalization", "Normalization", "identity_statistics",
 ]

@@ -32,6 +32,12 @@ Differences from keras.applications, none changing a weight's shape or order:
 - under ``keras.config.image_data_format() == "channels_first"`` the network is
   built channels-last between two ``Permute`` layers (see ``models._common``),
   so it runs on a CPU too.
+``variant="torchvision"`` (registry ``efficientnet_b0_torchvision`` …
+``efficientnet_b7_torchvision``) is torchvision's layout of the same weights:
+no in-model normalization (torch-normalised input), symmetric padding of the
+stride-2 convs, torchvision's BN epsilon (1e-5 for B0–B4, 1e-3 for B5–B7) and
+its crop side as the default input (``TORCHVISION``; see ``efficientnet``);
+torchvision state_dicts convert into it through ``torchvision_tables/efficientnet.py``.
 """
 
 import functools
@@ -45,9 +51,9 @@ from keras_cv_course.blocks.mobile import (
     CONV_KERNEL_INITIALIZER,
     DENSE_KERNEL_INITIALIZER,
     Normalization,
-    correct_pad,
     identity_statistics,
     mbconv,
+    stride_padding,
 )
 from keras_cv_course.models import _common
 from keras_cv_course.models.registry import FeatureTap
@@ -99,6 +105,29 @@ VARIANTS = {
     "b6": Scaling(1.8, 2.6, 528, 0.5, 43_265_143),
     "b7": Scaling(2.0, 3.1, 600, 0.5, 66_658_687),
 }
+class TorchvisionLayout(NamedTuple):
+    """What torchvision's ``efficientnet_b{i}`` changes (``variant="torchvision"``):
+    its weights' centre-crop side (the default input) and BatchNormalization's
+    epsilon and Keras-convention momentum (B5–B7 pass
+    ``partial(BatchNorm2d, eps=0.001, momentum=0.01)``, B0–B4 PyTorch's defaults
+    1e-5 and 0.1)."""
+
+    crop_size: int
+    bn_epsilon: float
+    bn_momentum: float
+
+
+TORCHVISION = {
+    "b0": TorchvisionLayout(224, 1e-5, 0.9),
+    "b1": TorchvisionLayout(240, 1e-5, 0.9),
+    "b2": TorchvisionLayout(288, 1e-5, 0.9),
+    "b3": TorchvisionLayout(300, 1e-5, 0.9),
+    "b4": TorchvisionLayout(380, 1e-5, 0.9),
+    "b5": TorchvisionLayout(456, 1e-3, 0.99),
+    "b6": TorchvisionLayout(528, 1e-3, 0.99),
+    "b7": TorchvisionLayout(600, 1e-3, 0.99),
+}
+VARIANT_NAMES = ("keras", "torchvision")
 STEM_WIDTH, TOP_WIDTH = 32, 1280
 TAP_STRIDES = (4, 8, 16, 32)  # P2 … P5
 
@@ -169,32 +198,66 @@ def taps(width):
     return (*found, FeatureTap(f"P{stride.bit_length() - 1}", "top_activation", round_filters(TOP_WIDTH, width), stride))
 
 
-def efficientnet(request, *, width, depth, top_dropout, dropout_rate=None, drop_connect_rate=0.2, activation="swish"):
-    """The generic EfficientNet builder: ``BLOCKS`` scaled by ``width`` and ``depth``
-    (a row of ``VARIANTS``). ``dropout_rate`` (default: the row's ``top_dropout``)
-    is the dropout before ``predictions``; ``drop_connect_rate`` the
-    stochastic-depth rate of the last block."""
-    dropout_rate = top_dropout if dropout_rate is None else dropout_rate
+def _check_variant(variant):
+    if variant not in VARIANT_NAMES:
+        raise ValueError(f"EfficientNet variant must be one of {list(VARIANT_NAMES)}; got {variant!r}")
+
+
+def _stem_input(request, variant):
+    """The stem's input: Keras's in-model rescaling and normalization
+    (``rescaling``, ``normalization``, ``rescaling_1`` with named weights), or in
+    the torchvision layout the image itself (torch-normalised by the caller)."""
+    if variant == "torchvision":
+        return request.image
     x = layers.Rescaling(1.0 / 255.0, name="rescaling")(request.image)
     channels = request.image.shape[-1]
     statistics = {} if channels == 3 else dict(zip(("mean", "variance"), identity_statistics(channels)))
     x = Normalization(name="normalization", **statistics)(x)  # 3 channels: ImageNet's mean and variance
     if request.weight_spec is not None:
         x = layers.Rescaling([1.0 / math.sqrt(s) for s in IMAGENET_STDDEV_RGB], name="rescaling_1")(x)
-    x = layers.ZeroPadding2D(correct_pad(x, 3), name="stem_conv_pad")(x)
+    return x
+
+
+def efficientnet(request, *, width, depth, top_dropout, torchvision, dropout_rate=None, drop_connect_rate=0.2,
+                 activation="swish", variant="keras"):
+    """The generic EfficientNet builder: ``BLOCKS`` scaled by ``width`` and ``depth``
+    (a row of ``VARIANTS``). ``dropout_rate`` (default: the row's ``top_dropout``)
+    is the dropout before ``predictions``; ``drop_connect_rate`` the
+    stochastic-depth rate of the last block.
+
+    ``variant="torchvision"`` is torchvision's ``efficientnet_b{i}`` (its
+    state_dict converts, ``models.torch_weights``), with the same weighted layers
+    and names but: no rescaling/normalization layers (feed torch-normalised
+    input, preprocessing "torch"); the stride-2 convs (stem, depthwise) pad
+    ``(k - 1) // 2`` on every side (``stem_conv_pad``, ``block{i}a_dwconv_pad``;
+    Keras pads one pixel less on the top/left of an even side); BN epsilon and
+    momentum of ``torchvision`` (a ``TorchvisionLayout``: 1e-5 for B0–B4, 1e-3 for
+    B5–B7; Keras 1e-3); the top conv 4 × the last block's width (torchvision's
+    rule; Keras's ``round_filters(1280)`` equals it for B0–B7); default input side
+    ``torchvision.crop_size``."""
+    _check_variant(variant)
+    dropout_rate = top_dropout if dropout_rate is None else dropout_rate
+    keras_layout = variant == "keras"
+    bn = dict(epsilon=1e-3, momentum=0.99) if keras_layout else dict(epsilon=torchvision.bn_epsilon,
+                                                                     momentum=torchvision.bn_momentum)
+    padding = "keras" if keras_layout else "symmetric"
+    x = _stem_input(request, variant)
+    x = layers.ZeroPadding2D(stride_padding(x, 3, padding), name="stem_conv_pad")(x)
     x = layers.Conv2D(round_filters(STEM_WIDTH, width), 3, strides=2, padding="valid", use_bias=False,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.BatchNormalization(**bn, name="stem_bn")(x)
     x = activation_layer(activation, "stem_activation")(x)
 
     plan = stage_plan(width, depth)
     for index, (block, filters_out, kernel, stride, expand, se_ratio) in enumerate(plan):
         x = mbconv(x, filters_out, name=block, expand_ratio=expand, kernel_size=kernel, strides=stride,
-                   se_ratio=se_ratio, activation=activation, drop_rate=drop_connect_rate * index / len(plan))
+                   se_ratio=se_ratio, activation=activation, drop_rate=drop_connect_rate * index / len(plan),
+                   bn_epsilon=bn["epsilon"], bn_momentum=bn["momentum"], padding=padding)
 
-    x = layers.Conv2D(round_filters(TOP_WIDTH, width), 1, padding="same", use_bias=False,
+    top_width = round_filters(TOP_WIDTH, width) if keras_layout else 4 * plan[-1][1]
+    x = layers.Conv2D(top_width, 1, padding="same", use_bias=False,
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
-    x = layers.BatchNormalization(name="top_bn")(x)
+    x = layers.BatchNormalization(**bn, name="top_bn")(x)
     x = activation_layer(activation, "top_activation")(x)
 
     def head(x):
@@ -208,21 +271,52 @@ def efficientnet(request, *, width, depth, top_dropout, dropout_rate=None, drop_
 
 
 def _imagenet(variant, options):
+    if options.get("variant", "keras") != "keras":  # Keras's files are for Keras's layout only
+        return {}
     return {"imagenet": imagenet_weights(variant)}  # a call per build: WEIGHTS_HASHES is read then
 
 
-ROWS = tuple(
-    _common.Row(
+def _input_rules(variant, options):
+    """The default input side: Keras's ``resolution``, or torchvision's crop side."""
+    _check_variant(options["variant"])
+    torchvision = options["variant"] == "torchvision"
+    side = TORCHVISION[variant].crop_size if torchvision else VARIANTS[variant].resolution
+    return _common.InputRules(side, 32)
+
+
+def _model_name(variant, options):
+    suffix = "" if options["variant"] == "keras" else f"_{options['variant']}"
+    return f"efficientnet_{variant}{suffix}"
+
+
+def _row(variant, s):
+    """The keras.applications EfficientNet-B{i}."""
+    return _common.Row(
         f"efficientnet_{variant}", f"EfficientNet{variant.upper()}", "efficientnet", PAPER, s.params, "none",
         (s.resolution, s.resolution, 3), 32,
         doc=f"EfficientNet-{variant.upper()} ({PAPER}): width ×{s.width}, depth ×{s.depth}, "
-        f"{s.resolution}×{s.resolution} input, top dropout {s.dropout}. See ``efficientnet``.",
-        options={"width": s.width, "depth": s.depth, "top_dropout": s.dropout},
-        user_options={"dropout_rate": None, "drop_connect_rate": 0.2},
+        f"{s.resolution}×{s.resolution} input, top dropout {s.dropout}. ``variant=\"torchvision\"``: "
+        f"torchvision's layout ({TORCHVISION[variant].crop_size}×{TORCHVISION[variant].crop_size} input, BN epsilon "
+        f"{TORCHVISION[variant].bn_epsilon}, no in-model normalization). See ``efficientnet``.",
+        options={"width": s.width, "depth": s.depth, "top_dropout": s.dropout, "torchvision": TORCHVISION[variant]},
+        user_options={"dropout_rate": None, "drop_connect_rate": 0.2, "variant": "keras"},
         taps=taps(s.width), weights=functools.partial(_imagenet, variant),
+        rules=functools.partial(_input_rules, variant), name_of=functools.partial(_model_name, variant),
     )
-    for variant, s in VARIANTS.items()
-)
+
+
+def _torchvision_row(variant, s):
+    """torchvision's ``efficientnet_b{i}`` layout (``efficientnet(variant="torchvision")``):
+    the Keras count less the 7 weights of ``normalization`` (mean, variance, count)."""
+    side = TORCHVISION[variant].crop_size
+    return _common.Row(
+        f"efficientnet_{variant}_torchvision", None, "efficientnet", PAPER, s.params - 7, "torch", (side, side, 3), 32,
+        base=f"efficientnet_{variant}", fixed={"variant": "torchvision"}, taps=taps(s.width),
+    )
+
+
+ROWS = tuple(_row(variant, s) for variant, s in VARIANTS.items()) + tuple(
+    _torchvision_row(variant, s) for variant, s in VARIANTS.items())
 _BUILDERS = _common.define(ROWS, efficientnet)
 EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3 = (_BUILDERS[f"EfficientNetB{i}"] for i in range(4))
 EfficientNetB4, EfficientNetB5, EfficientNetB6, EfficientNetB7 = (_BUILDERS[f"EfficientNetB{i}"] for i in range(4, 8))

@@ -17,6 +17,10 @@ Differences from keras.applications, none touching a weight:
 - ``weights`` defaults to None; models are named ``mobilenet``/``mobilenet_v2``
   (the registry keys) at alpha 1.0, Keras's ``mobilenet_{alpha}_{rows}`` otherwise;
 - the global pooling of the top, unnamed in Keras, is ``avg_pool``.
+MobileNetV2 ``variant="torchvision"`` (registry ``mobilenet_v2_torchvision``) is
+torchvision's layout of the same weights (BN epsilon 1e-5, symmetric padding of
+the stride-2 convs, dropout 0.2 before the classifier; see ``_v2``); torchvision
+state_dicts convert into it through ``torchvision_tables/mobilenet_v2.py``.
 The paper's MobileNet v1 has no dropout; Keras's 1e-3 is kept as the default.
 """
 
@@ -156,9 +160,11 @@ def _imagenet(version, options):
     """The row's named weights: Keras's files at 224 for the chosen ``alpha``. The
     top is not tied to one side (``input_size`` None): the build picks the file
     of its input side (``_at_input_side``), or refuses options Keras has no file
-    for (this entry then has none)."""
+    for (this entry then has none). The torchvision layout has none of Keras's."""
     files = FILES[version]
     alpha, depth_multiplier = options["alpha"], options.get("depth_multiplier", 1)
+    if options.get("variant", "keras") != "keras":  # Keras's files are for Keras's layout only
+        return {}
     if _refusal(files, alpha, depth_multiplier):
         return {"imagenet": _common.WeightSpec("imagenet", None, None, preprocessing="tf")}
     return {"imagenet": dataclasses.replace(files.spec(alpha, DEFAULT_ROWS), input_size=None)}
@@ -195,14 +201,14 @@ def _at_input_side(request, files, alpha, depth_multiplier):
 
 # ----------------------------------------------------------------------------- the builder
 
-def mobilenet(request, *, version, alpha, depth_multiplier=1, dropout=1e-3):
+def mobilenet(request, *, version, alpha, depth_multiplier=1, dropout=1e-3, variant="keras"):
     """The generic builder of both versions (``version`` 1 or 2): Keras's input-side
-    choices, then the body and top of that version."""
+    choices, then the body and top of that version (v2: in the ``variant`` layout)."""
     request = _at_input_side(request, FILES[version], alpha, depth_multiplier)
     if version == 1:
         features, head = _v1(request, alpha, depth_multiplier, dropout)
     else:
-        features, head = _v2(request, alpha)
+        features, head = _v2(request, alpha, variant)
     return request.finish(request.tail(features, head))
 
 
@@ -228,28 +234,81 @@ def _v1(request, alpha, depth_multiplier, dropout):
     return x, head
 
 
-def _v2(request, alpha):
-    """A 3×3 stride-2 conv, the inverted residuals of ``V2_BLOCKS`` (widths
-    ``make_divisible(int(c * alpha), 8)``), a 1×1 conv to 1280 (scaled only for
-    alpha > 1); the top is global average pooling → ``predictions``."""
-    bn = dict(use_bias=False, activation="relu6", bn_momentum=0.999)
-    x = conv_bn_act(request.image, make_divisible(STEM_WIDTH * alpha, 8), 3, strides=2, **bn,
-                    name="Conv1", conv_name="Conv1", bn_name="bn_Conv1", act_name="Conv1_relu")
-    block_id = 0
+class V2Layout(NamedTuple):
+    """What a MobileNetV2 ``variant`` decides: BatchNormalization's epsilon and
+    (Keras-convention) momentum, the padding of the stride-2 convs
+    (``blocks.mobile.stride_padding``), whether a stage width is truncated to an
+    int before ``make_divisible``, and the dropout before ``predictions``."""
+
+    bn_epsilon: float
+    bn_momentum: float
+    padding: str
+    truncate_width: bool
+    dropout: float
+
+
+V2_LAYOUTS = {
+    "keras": V2Layout(1e-3, 0.999, "keras", True, 0.0),
+    "torchvision": V2Layout(1e-5, 0.9, "symmetric", False, 0.2),  # PyTorch's BN momentum 0.1
+}
+
+
+def v2_layout(variant):
+    """The ``V2Layout`` of ``variant`` ("keras" or "torchvision"), or a ValueError naming both."""
+    if variant not in V2_LAYOUTS:
+        raise ValueError(f"MobileNetV2 variant must be one of {list(V2_LAYOUTS)}; got {variant!r}")
+    return V2_LAYOUTS[variant]
+
+
+def v2_plan(alpha=1.0, variant="keras"):
+    """``[(block name, filters, expansion, stride)]`` of the inverted residuals, one
+    per repeat of ``V2_BLOCKS`` (``("expanded_conv", 16, 1, 1)``, ``("block_1", 24, 6, 2)``,
+    ...): what ``_v2`` builds and the torchvision name table walks."""
+    layout, plan = v2_layout(variant), []
     for stage in V2_BLOCKS:
+        width = stage.c * alpha
+        filters = make_divisible(int(width) if layout.truncate_width else width, 8)
         for index in range(stage.n):
-            x = inverted_residual(x, make_divisible(int(stage.c * alpha), 8), expansion=stage.t,
-                                  strides=stage.s if index == 0 else 1, name=_v2_block_name(block_id))
-            block_id += 1
+            plan.append((_v2_block_name(len(plan)), filters, stage.t, stage.s if index == 0 else 1))
+    return plan
+
+
+def _v2(request, alpha, variant="keras"):
+    """A 3×3 stride-2 conv, the inverted residuals of ``V2_BLOCKS`` (``v2_plan``),
+    a 1×1 conv to 1280 (scaled only for alpha > 1); the top is global average
+    pooling → ``predictions``.
+
+    ``variant="torchvision"`` is torchvision's ``mobilenet_v2`` (its state_dict
+    converts, ``models.torch_weights``); the weights and layer names are the same,
+    but: BN epsilon 1e-5 (Keras 1e-3) and momentum 0.9 (PyTorch's 0.1; Keras
+    0.999); the stride-2 convs (the stem and four depthwise convs) pad 1 pixel
+    on every side (explicit ``Conv1_pad`` and ``block_{i}_pad``; Keras pads 0
+    before, 1 after an even side); stage widths ``make_divisible(c * alpha)`` (Keras
+    truncates ``c * alpha`` first; equal at 1.0); dropout 0.2 (``top_dropout``)
+    before ``predictions``; inputs normalised as torchvision's (preprocessing "torch")."""
+    layout = v2_layout(variant)
+    bn = dict(use_bias=False, activation="relu6", bn_epsilon=layout.bn_epsilon, bn_momentum=layout.bn_momentum)
+    stem_padding = "same" if layout.padding == "keras" else 1  # an int: a symmetric ZeroPadding2D "Conv1_pad"
+    x = conv_bn_act(request.image, make_divisible(STEM_WIDTH * alpha, 8), 3, strides=2, padding=stem_padding, **bn,
+                    name="Conv1", conv_name="Conv1", bn_name="bn_Conv1", act_name="Conv1_relu")
+    for block, filters, expansion, stride in v2_plan(alpha, variant):
+        x = inverted_residual(x, filters, expansion=expansion, strides=stride, bn_epsilon=layout.bn_epsilon,
+                              bn_momentum=layout.bn_momentum, padding=layout.padding, name=block)
     last = make_divisible(V2_LAST_WIDTH * alpha, 8) if alpha > 1.0 else V2_LAST_WIDTH
     x = conv_bn_act(x, last, 1, padding="valid", **bn, name="Conv_1", conv_name="Conv_1", bn_name="Conv_1_bn",
                     act_name="out_relu")
-    return x, request.gap_head()
+    return x, request.gap_head(layout.dropout)
 
 
 def _name_of(version):
-    return lambda options: FILES[version].default_name(options["alpha"], options.get("depth_multiplier", 1),
-                                                       DEFAULT_ROWS)
+    """The default model name: Keras's at 224, with ``_torchvision`` appended in that layout."""
+    def name_of(options):
+        name = FILES[version].default_name(options["alpha"], options.get("depth_multiplier", 1), DEFAULT_ROWS)
+        variant = options.get("variant", "keras")
+        v2_layout(variant)  # an unknown variant is refused before anything is built
+        return name if variant == "keras" else f"{name}_{variant}"
+
+    return name_of
 
 
 ROWS = (
@@ -260,9 +319,12 @@ ROWS = (
                 taps=v1_taps(), weights=functools.partial(_imagenet, 1), name_of=_name_of(1)),
     _common.Row("mobilenet_v2", "MobileNetV2", "mobilenet", V2_PAPER, 3_538_984, "tf", (224, 224, 3), 32,
                 doc="MobileNetV2: " + _v2.__doc__ + "\n\n``weights=\"imagenet\"`` needs alpha in "
-                "0.35/0.5/0.75/1.0/1.3/1.4.",
-                options={"version": 2}, user_options={"alpha": 1.0}, taps=v2_taps(),
+                "0.35/0.5/0.75/1.0/1.3/1.4 and ``variant=\"keras\"``.",
+                options={"version": 2}, user_options={"alpha": 1.0, "variant": "keras"}, taps=v2_taps(),
                 weights=functools.partial(_imagenet, 2), name_of=_name_of(2)),
+    # torchvision's mobilenet_v2 layout (see ``_v2``): the same weights, so the same count.
+    _common.Row("mobilenet_v2_torchvision", None, "mobilenet", V2_PAPER, 3_538_984, "torch", (224, 224, 3), 32,
+                base="mobilenet_v2", fixed={"variant": "torchvision"}, taps=v2_taps()),
 )
 _BUILDERS = _common.define(ROWS, mobilenet)
 MobileNet, MobileNetV2 = _BUILDERS["MobileNet"], _BUILDERS["MobileNetV2"]
