@@ -69,11 +69,17 @@ def test_feature_taps_channels_follow_the_blocks():
 def test_one_row_per_depth_with_taps_and_weights_from_the_depth():
     from keras_cv_course.models import densenet
 
-    assert [(r.name, r.public, r.options) for r in densenet.ROWS] == [
+    keras_rows, torch_rows = densenet.ROWS[:3], densenet.ROWS[3:]
+    assert [(r.name, r.public, r.options) for r in keras_rows] == [
         (f"densenet{d}", f"DenseNet{d}", {"depth": d}) for d in (121, 169, 201)]
-    for row in densenet.ROWS:
-        info = model_info(row.name)
-        assert info.taps == densenet._taps(row.options["depth"]) and info.params == row.params
+    # torchvision's: presets of the same builders with PyTorch's BN epsilon, and only torchvision's weights
+    assert [(r.name, r.base, r.fixed) for r in torch_rows] == [
+        (f"densenet{d}_torchvision", f"densenet{d}", {"bn_epsilon": densenet.TORCH_BN_EPSILON}) for d in (121, 169, 201)]
+    for row, torch_row in zip(keras_rows, torch_rows):
+        info, torch_info = model_info(row.name), model_info(torch_row.name)
+        assert info.taps == torch_info.taps == densenet._taps(row.options["depth"])
+        assert info.params == torch_info.params == row.params
         assert info.weights == IMAGENET_WEIGHTS[row.options["depth"]]
+        assert list(torch_info.weights) == ["torchvision"]
     with pytest.raises(TypeError, match=r"DenseNet121\(\) got unexpected keyword arguments \['dropout'\]"):
         DenseNet121(dropout=0.2)
