@@ -35,12 +35,13 @@ RECORD_ADVICE = {
 
 
 def model_path(path):
-    """A .keras file, or the best/last model of a run directory."""
+    """A .keras file, or the best/last model of a run directory (``model.keras``
+    of a ``kcc convert`` folder)."""
     if os.path.isdir(path):
-        for name in ("best.keras", "last.keras"):
+        for name in ("best.keras", "last.keras", "model.keras"):
             if os.path.exists(os.path.join(path, name)):
                 return os.path.join(path, name)
-        raise RunNotFoundError(f"{path!r} is a directory without best.keras or last.keras")
+        raise RunNotFoundError(f"{path!r} is a directory without best.keras, last.keras or model.keras")
     if not os.path.exists(path):
         raise RunNotFoundError(f"The run directory or model file {path!r} does not exist")
     return path
@@ -162,6 +163,8 @@ class LoadedModel:
     task: dict = None
     validation_split: float = 0.2
     seed: int = 0
+    resize_size: int = None  # the weights' evaluation transform: resize the shorter side, centre-crop the input
+    interpolation: str = "bilinear"
 
 
 def load_run(spec, sha256=None):
@@ -177,7 +180,7 @@ def load_run(spec, sha256=None):
         config = run_config(path)
         return LoadedModel(model, config.get("preprocessing", "unit"), config.get("dataset"),
                            config.get("class_names"), config.get("task"), config.get("validation_split") or 0.2,
-                           config.get("seed") or 0)
+                           config.get("seed") or 0, config.get("resize_size"), config.get("interpolation", "bilinear"))
     if looks_like_path(spec):
         raise RunNotFoundError(f"The run directory or model file {spec!r} does not exist")
     from keras_cv_course.models import get_model, model_info
@@ -194,7 +197,9 @@ def load_run(spec, sha256=None):
     model = get_model(spec, weights=weights_name, weights_sha256=sha256)
     dataset = getattr(weight_spec, "dataset", None)
     return LoadedModel(model, getattr(weight_spec, "preprocessing", info.preprocessing), dataset,
-                       _known_class_names(dataset), {"name": info.task})
+                       _known_class_names(dataset), {"name": info.task},
+                       resize_size=getattr(weight_spec, "resize_size", None),
+                       interpolation=getattr(weight_spec, "interpolation", "bilinear"))
 
 
 def _known_class_names(dataset):
@@ -213,9 +218,12 @@ def load_any_model(spec):
     return loaded.model, loaded.preprocessing, loaded.dataset
 
 
-def read_image(path, channels, size):
-    """An image file as a uint8 array (H, W, channels) resized to ``size`` (H, W);
-    a file that is not a readable image is a ``CorruptFileError`` naming it."""
+def read_image(path, channels, size, resize_size=None, interpolation="bilinear"):
+    """An image file as a uint8 array (H, W, channels) resized to ``size`` (H, W),
+    or, with ``resize_size``, resized so its shorter side is ``resize_size`` and
+    centre-cropped to ``size`` (torchvision's evaluation transform);
+    ``interpolation`` "bilinear" or "bicubic". A file that is not a readable
+    image is a ``CorruptFileError`` naming it."""
     import numpy as np
     from PIL import Image
 
@@ -223,9 +231,26 @@ def read_image(path, channels, size):
         raise FileNotFoundError(f"No image file {path!r}")
     try:
         with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB").resize((size[1], size[0]), Image.BILINEAR)
+            image = _resized(opened.convert("L" if channels == 1 else "RGB"), size, resize_size, interpolation)
     except (OSError, ValueError, SyntaxError) as error:  # Pillow's errors for truncated, corrupt or unknown files
         raise CorruptFileError(f"Cannot read image {path!r}: the file is truncated, corrupt or not an image "
                                f"({type(error).__name__}: {error})") from error
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if channels == 1 else array
+
+
+def _resized(image, size, resize_size, interpolation):
+    """``image`` (PIL) at ``size`` (H, W): resized to it, or shorter side to
+    ``resize_size`` then centre-cropped (rounded as torchvision's ``center_crop``)."""
+    from PIL import Image
+
+    resample = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interpolation]
+    if resize_size is None:
+        return image.resize((size[1], size[0]), resample)
+    short, long = sorted(image.size)
+    long = int(resize_size * long / short)  # torchvision's Resize(int): the shorter side to resize_size
+    width, height = (resize_size, long) if image.size[0] <= image.size[1] else (long, resize_size)
+    image = image.resize((max(width, size[1]), max(height, size[0])), resample)
+    width, height = image.size
+    top, left = int(round((height - size[0]) / 2.0)), int(round((width - size[1]) / 2.0))
+    return image.crop((left, top, left + size[1], top + size[0]))

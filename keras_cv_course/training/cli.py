@@ -346,7 +346,8 @@ def run_predict(args):
     model, task = loaded.model, _task_of(loaded)
     height, width, channels = model.input_shape[1:]
     names = _class_names(loaded, args.dataset)
-    batch = np.stack([read_image(path, channels, (height, width)) for path in args.images])
+    batch = np.stack([read_image(path, channels, (height, width), loaded.resize_size, loaded.interpolation)
+                      for path in args.images])
     images = preprocess_input(batch, loaded.preprocessing)
     if task.name == "detection":
         return _print_detections(args, task.head.decode(model(images, training=False), (height, width)), names)
