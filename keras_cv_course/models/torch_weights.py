@@ -387,9 +387,11 @@ def _dense_kernel(layer):
 def _flattened_map(layer):
     """(H, W, C) of the map a ``Flatten`` turned into ``layer``'s input (through
     dropout and activations), or None."""
+    from keras_cv_course._keras_compat import keras_history
+
     tensor = layer.input
     while True:
-        source = tensor._keras_history.operation
+        source = keras_history(tensor)[0]
         if isinstance(source, layers.Flatten):
             shape = source.input.shape
             return tuple(shape[1:]) if len(shape) == 4 and shape[1] * shape[2] > 1 else None
