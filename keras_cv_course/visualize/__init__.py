@@ -9,7 +9,8 @@ Layers are named by name, path (``"conv_base/block1_conv1"``), feature level
 (``"P4"``) or Layer; the class-activation maps default to the last block's output
 (the last spatial map the model's output depends on entirely), and the filter
 patterns to the input range of the model's recorded preprocessing.
-Needs the TensorFlow backend (the gradients use ``tf.GradientTape``).
+Runs on the TensorFlow, JAX and PyTorch backends (``_gradients``: the same
+gradients through ``tf.GradientTape``, ``jax.vjp`` or ``torch.autograd``).
 """
 
 from keras_cv_course.visualize.activations import activations

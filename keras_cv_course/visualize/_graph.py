@@ -1,8 +1,8 @@
 """Running any Keras model layer by layer, nested models included, so that the
 visualization tools can read (and differentiate through) any layer's output.
 
-``Tracer(model, watch=...)(images)`` runs ``model`` eagerly on the TensorFlow
-backend, descending into nested models (a ``conv_base`` inside a Sequential, a
+``Tracer(model, watch=...)(images)`` runs ``model`` eagerly (on TensorFlow, JAX
+or PyTorch), descending into nested models (a ``conv_base`` inside a Sequential, a
 backbone inside a functional head), and records the outputs of the watched
 layers. Options change the run without touching the user's model:
 ``logits=True`` drops a final softmax/sigmoid (scores are pre-softmax),
@@ -10,9 +10,9 @@ layers. Options change the run without touching the user's model:
 (fused ReLUs of Conv/Dense layers run through an unfused copy of the layer),
 ``stop=True`` stops once every watched layer has run (so a pattern can be
 optimized at any input size even when the top flattens a fixed-size map),
-``tape=`` a ``tf.GradientTape`` that watches each recorded output as it is made
-(with ``watch_accessed_variables=False`` the backward pass then stops at the
-watched layer instead of differentiating every weight before it).
+and ``tracer(images, tap=...)`` passes each watched output through ``tap`` as it
+is made (``_gradients.pullback``'s tap: the gradients with respect to the layer's
+output, the backward pass stopping there).
 """
 
 import difflib
@@ -22,24 +22,13 @@ import keras
 import numpy as np
 
 from keras_cv_course import _keras_compat
+from keras_cv_course.visualize import _gradients
 
 _LEVEL = re.compile(r"^P\d+$")
 CONV_TYPES = (
     keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.DepthwiseConv2D,
     keras.layers.SeparableConv2D, keras.layers.Conv2DTranspose,
 )
-
-
-def tf_module():
-    """TensorFlow, checking that Keras runs on it (the tools use GradientTape)."""
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            "keras_cv_course.visualize needs the TensorFlow backend (KERAS_BACKEND=tensorflow); "
-            f"Keras runs on {keras.backend.backend()!r}."
-        )
-    import tensorflow as tf
-
-    return tf
 
 
 # ---------------------------------------------------------------- finding layers
@@ -316,8 +305,8 @@ def _is_squash(fn):
 class Tracer:
     """Run ``model`` eagerly, recording the outputs of ``watch`` (layers)."""
 
-    def __init__(self, model, watch=(), *, logits=False, relu_rule=None, stop=False, pre_activation=False, tape=None):
-        self.tf = tf_module()
+    def __init__(self, model, watch=(), *, logits=False, relu_rule=None, stop=False, pre_activation=False):
+        _gradients.backend()
         if relu_rule not in (None, "guided", "deconvnet"):
             raise ValueError(f"relu_rule must be None, 'guided' or 'deconvnet'; got {relu_rule!r}")
         self.model = model
@@ -325,22 +314,25 @@ class Tracer:
         self.logits = logits
         self.relu_rule = relu_rule
         self.stop = stop
-        self.tape = tape
+        self.tap = None
         self.pre_activation = pre_activation
         self.recorded = {}
         self._twins = {}
 
-    def __call__(self, images):
+    def __call__(self, images, tap=None):
         self.recorded = {}
+        self.tap = tap
         try:
             output = self._run(self.model, images, final=self.logits)
         except _Stop:
             output = None
+        finally:
+            self.tap = None
         return output, self.recorded
 
-    def outputs(self, images):
+    def outputs(self, images, tap=None):
         """The recorded tensors of the watched layers, in ``watch`` order."""
-        _, recorded = self(images)
+        _, recorded = self(images, tap)
         missing = [layer.name for key, layer in self.watch.items() if key not in recorded]
         if missing:
             raise ValueError(f"Layers {missing} did not run on the way to the output of {self.model.name!r}")
@@ -377,7 +369,6 @@ class Tracer:
 
     # -- one layer
     def _call(self, layer, args, kwargs, final):
-        tf = self.tf
         if isinstance(layer, keras.Model):
             y = self._run(layer, args[0], final)
         else:
@@ -396,16 +387,16 @@ class Tracer:
                 self.recorded[("pre", id(layer))] = pre
                 y = activation(pre)
             elif self.relu_rule and relu_layer:
-                x = args[0]
-                y = self._rule(x, layer(*args, **kwargs), getattr(layer, "max_value", None))
+                max_value = getattr(layer, "max_value", None)
+                y = _gradients.relu_with_rule(args[0], layer(*args, **kwargs), self.relu_rule, max_value)
             elif self.relu_rule and activation is not None and _is_relu(activation) and not isinstance(layer, keras.layers.Activation):
                 pre = self._twin(layer, args[0])(*args, **kwargs)
-                y = self._rule(pre, tf.nn.relu(pre), None)
+                y = _gradients.relu_with_rule(pre, keras.ops.relu(pre), self.relu_rule)
             else:
                 y = layer(*args, **kwargs)
         if id(layer) in self.watch:
-            if self.tape is not None:
-                self.tape.watch(y)
+            if self.tap is not None:
+                y = self.tap(y)
             self.recorded[id(layer)] = y
             if self.stop and all(key in self.recorded for key in self.watch):
                 raise _Stop()
@@ -417,29 +408,12 @@ class Tracer:
         twin = self._twins.get(id(layer))
         if twin is None:
             config = {**layer.get_config(), "activation": "linear"}
-            twin = type(layer).from_config(config)
-            twin.build(tuple(x.shape))
-            twin.set_weights(layer.get_weights())
+            with _gradients.eagerly():
+                twin = type(layer).from_config(config)
+                twin.build(tuple(x.shape))
+                twin.set_weights(layer.get_weights())
             self._twins[id(layer)] = twin
         return twin
-
-    def _rule(self, x, y, max_value):
-        tf = self.tf
-        rule = self.relu_rule
-
-        @tf.custom_gradient
-        def relu_with_rule(x, y):
-            def grad(dy):
-                if rule == "deconvnet":
-                    return tf.nn.relu(dy), tf.zeros_like(y)
-                gate = tf.cast(x > 0, dy.dtype)
-                if max_value is not None:
-                    gate *= tf.cast(x < max_value, dy.dtype)
-                return dy * gate * tf.cast(dy > 0, dy.dtype), tf.zeros_like(y)
-
-            return tf.identity(y), grad
-
-        return relu_with_rule(x, y)
 
 
 # ---------------------------------------------------------------- inputs and scores
@@ -464,18 +438,18 @@ def _input_rank(model):
 
 
 def class_scores(outputs, class_index):
-    """``(scores (N,), class indices (N,))``: the score of ``class_index`` (an int,
-    one per image, or None for each image's top class) from (N, classes) outputs."""
-    tf = tf_module()
-    if isinstance(outputs, dict) or isinstance(outputs, (list, tuple)):
+    """``(scores (N,), class indices (N,))`` as backend tensors: the score of
+    ``class_index`` (an int, one per image, or None for each image's top class)
+    from (N, classes) outputs."""
+    if isinstance(outputs, (dict, list, tuple)):
         raise ValueError("visualize needs a model with a single class-score output")
-    outputs = tf.reshape(outputs, (tf.shape(outputs)[0], -1))
+    outputs = keras.ops.reshape(outputs, (keras.ops.shape(outputs)[0], -1))
     if class_index is None:
-        indices = tf.argmax(outputs, axis=-1, output_type=tf.int32)
+        indices = keras.ops.cast(keras.ops.argmax(outputs, axis=-1), "int32")
     else:
         indices = np.broadcast_to(np.asarray(class_index, dtype=np.int32), (outputs.shape[0],))
         if indices.max(initial=0) >= outputs.shape[-1] or indices.min(initial=0) < 0:
             raise ValueError(f"class_index {class_index} is out of range for {outputs.shape[-1]} outputs")
-        indices = tf.constant(indices)
-    scores = tf.gather(outputs, indices, axis=1, batch_dims=1)
-    return scores, np.asarray(indices)
+        indices = keras.ops.convert_to_tensor(indices)
+    scores = keras.ops.take_along_axis(outputs, keras.ops.expand_dims(indices, 1), axis=1)[:, 0]
+    return scores, indices

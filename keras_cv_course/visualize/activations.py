@@ -1,9 +1,9 @@
 """Intermediate activations of any model, nested models included."""
 
 import keras
-import numpy as np
 
-from keras_cv_course.visualize._graph import Tracer, as_batch, find_layer, iter_layers, layer_path, tf_module
+from keras_cv_course.visualize import _gradients
+from keras_cv_course.visualize._graph import Tracer, as_batch, find_layer, iter_layers, layer_path
 
 _DEFAULT_TYPES = (
     keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
@@ -23,7 +23,6 @@ def activations(model, images, layers=None):
     model expects. The model runs in inference mode and stops after the last
     requested layer, so any input size its convolutional part accepts works.
     """
-    tf = tf_module()
     if layers is None:
         specs = [layer for _, layer in iter_layers(model) if isinstance(layer, _DEFAULT_TYPES)]
         if not specs:
@@ -36,5 +35,7 @@ def activations(model, images, layers=None):
     keys = [spec if isinstance(spec, str) else layer_path(model, spec) for spec in specs]
     unique = list({id(t): t for t in targets}.values())
     tracer = Tracer(model, unique, stop=True)
-    recorded = dict(zip((id(t) for t in unique), tracer.outputs(tf.constant(as_batch(images, model)))))
-    return {key: np.asarray(recorded[id(target)]) for key, target in zip(keys, targets)}
+    with _gradients.no_gradients():
+        outputs = tracer.outputs(keras.ops.convert_to_tensor(as_batch(images, model)))
+    recorded = dict(zip((id(t) for t in unique), _gradients.to_numpy(outputs)))
+    return {key: recorded[id(target)] for key, target in zip(keys, targets)}

@@ -19,9 +19,11 @@ entirely (``_graph.default_cam_layer``; nested models searched) — ResNet50's
 block. ``layer=`` overrides it.
 """
 
+import keras
 import numpy as np
 
-from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, default_cam_layer, find_layer, tf_module
+from keras_cv_course.visualize import _gradients
+from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, default_cam_layer, find_layer
 
 
 def target_layer(model, layer=None):
@@ -37,21 +39,19 @@ def activations_and_gradients(model, images, class_index=None, layer=None):
     """``(A, dS/dA, class indices)`` as numpy: the target layer's activation for
     ``images``, the gradient of each image's class score (pre-softmax) with respect
     to it, and the classes used (``class_index`` or each image's top class)."""
-    tf = tf_module()
     target = target_layer(model, layer)
-    x = tf.constant(as_batch(images, model))
-    # only the target's output is watched: the backward pass stops there, no
-    # weight gradients (before or after the layer) are computed
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-        tracer = Tracer(model, [target], logits=True, tape=tape)
-        output, recorded = tracer(x)
-        activation = recorded[id(target)]
+    x = keras.ops.convert_to_tensor(as_batch(images, model))
+    tracer = Tracer(model, [target], logits=True)
+
+    def total_score(tap):
+        # the target's output is tapped: the backward pass stops there, no
+        # weight gradients (before or after the layer) are computed
+        output, recorded = tracer(x, tap)
         scores, indices = class_scores(output, class_index)
-        total = tf.reduce_sum(scores)
-    gradient = tape.gradient(total, activation)
-    if gradient is None:
-        gradient = tf.zeros_like(activation)
-    activation, gradient = activation.numpy(), gradient.numpy()
+        return keras.ops.sum(scores), (recorded[id(target)], indices)
+
+    _, (gradient,), (activation, indices) = _gradients.value_and_gradients(total_score, [], tapped=True)
+    activation, gradient, indices = np.asarray(activation), np.asarray(gradient), np.asarray(indices, np.int32)
     if activation.ndim != 4:
         raise ValueError(f"Layer {target.name!r} has output shape {activation.shape}; class-activation maps need (N, H, W, C)")
     return activation, gradient, indices
@@ -95,7 +95,6 @@ def occlusion_sensitivity(model, images, class_index=None, *, patch=None, stride
     the model's output for the class (its probability for a softmax model), each
     pixel averaging the patches that cover it. Positive where hiding hurts the
     class. ``patch`` defaults to 1/7 of the image side, ``stride`` to patch // 2."""
-    tf = tf_module()
     batch = as_batch(images, model)
     _, height, width, _ = batch.shape
     patch = patch or max(1, min(height, width) // 7)
@@ -106,7 +105,10 @@ def occlusion_sensitivity(model, images, class_index=None, *, patch=None, stride
         rows.append(height - patch)
     if cols[-1] + patch < width:
         cols.append(width - patch)
-    predict = lambda x: np.asarray(model(tf.constant(x), training=False)).reshape(len(x), -1)  # noqa: E731
+    def predict(x):
+        with _gradients.no_gradients():
+            return keras.ops.convert_to_numpy(model(keras.ops.convert_to_tensor(x), training=False)).reshape(len(x), -1)
+
     base = predict(batch)
     indices = base.argmax(-1) if class_index is None else np.broadcast_to(np.asarray(class_index), (len(batch),))
     maps = np.zeros((len(batch), height, width), np.float32)
@@ -137,12 +139,28 @@ def normalize_maps(maps):
 
 
 def upsample_maps(maps, size):
-    """Bilinear resize of (N, h, w) maps to ``size`` (H, W)."""
-    tf = tf_module()
+    """Bilinear resize of (N, h, w) maps to ``size`` (H, W), with pixel centres
+    aligned (half-pixel sampling, edges clamped: ``tf.image.resize``'s
+    ``"bilinear"``), computed in numpy so every backend gives the same maps."""
     maps = np.asarray(maps, dtype=np.float32)
     if maps.shape[1:] == tuple(size):
         return maps
-    return tf.image.resize(maps[..., None], size, method="bilinear").numpy()[..., 0]
+    rows, row_weights = _bilinear_taps(maps.shape[1], size[0])
+    cols, col_weights = _bilinear_taps(maps.shape[2], size[1])
+    left, right = maps[:, :, cols[0]], maps[:, :, cols[1]]
+    across = left + (right - left) * col_weights
+    top, bottom = across[:, rows[0]], across[:, rows[1]]
+    return top + (bottom - top) * row_weights[:, None]
+
+
+def _bilinear_taps(source, target):
+    """For each of ``target`` output positions: the two source indices it lies
+    between and the weight of the second."""
+    centres = (np.arange(target, dtype=np.float32) + np.float32(0.5)) * np.float32(source / target) - np.float32(0.5)
+    centres = np.clip(centres, np.float32(0.0), np.float32(source - 1))
+    low = np.floor(centres)
+    high = np.minimum(low + 1, source - 1)
+    return (low.astype(np.int64), high.astype(np.int64)), centres - low
 
 
 def _finish(cam, images, model, normalize, upsample):

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 
 from keras_cv_course import _keras_compat
-from keras_cv_course.visualize._graph import Tracer, conv_layers, find_layer, tf_module
+from keras_cv_course.visualize import _gradients
+from keras_cv_course.visualize._graph import Tracer, conv_layers, find_layer
 
 
 def filters(model, layer=None, *, normalize="each"):
@@ -53,17 +54,17 @@ def filters(model, layer=None, *, normalize="each"):
 def total_variation(images):
     """Anisotropic total variation: the mean absolute difference between
     neighbouring pixels, vertically plus horizontally, of (N, H, W, C) or
-    (H, W, C) images. 0 for a constant image. Works on numpy and tf tensors
-    (differentiable); returns a float for numpy input."""
-    tf = tf_module()
-    as_numpy = not tf.is_tensor(images)
-    x = tf.convert_to_tensor(images, tf.float32)
+    (H, W, C) images. 0 for a constant image. Works on numpy and on the backend's
+    tensors (differentiable, with ``keras.ops``); returns a float for numpy input."""
+    as_numpy = not keras.ops.is_tensor(images)
+    x = keras.ops.cast(images, "float32")
     if len(x.shape) == 3:
         x = x[None]
-    vertical = tf.reduce_mean(tf.abs(x[:, 1:] - x[:, :-1])) if x.shape[1] > 1 else 0.0
-    horizontal = tf.reduce_mean(tf.abs(x[:, :, 1:] - x[:, :, :-1])) if x.shape[2] > 1 else 0.0
+    ops = keras.ops
+    vertical = ops.mean(ops.abs(x[:, 1:] - x[:, :-1])) if x.shape[1] > 1 else 0.0
+    horizontal = ops.mean(ops.abs(x[:, :, 1:] - x[:, :, :-1])) if x.shape[2] > 1 else 0.0
     value = vertical + horizontal
-    return float(value) if as_numpy else value
+    return float(ops.convert_to_numpy(value)) if as_numpy else value
 
 
 def deprocess_image(x):
@@ -224,7 +225,6 @@ def _describe_filters(indices):
 def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None, regularizers=None,
             value_range=None, preprocessing=None, start=None, seed=0, verbose=False, progress_seconds=10.0,
             print_fn=None):
-    tf = tf_module()
     target = find_layer(model, layer)
     tracer = Tracer(model, [target], stop=True, pre_activation=True)
     regularizers = dict(regularizers or {})
@@ -244,57 +244,63 @@ def _ascend(model, layer, filter_indices, *, steps=40, step_size=None, size=None
         height, width = _pattern_size(model, size)
         channels = model.inputs[0].shape[-1]
         x0 = low + span * (0.5 + 0.08 * rng.random((count, height, width, channels)))
-    x = tf.Variable(np.array(x0, dtype=np.float32))
+    x = np.array(x0, dtype=np.float32)
     middle = low + 0.5 * span
-    select = tf.one_hot(filter_indices, depth=_channels(tracer, x, target, filter_indices), dtype=tf.float32)
+    ops = keras.ops
+    depth = _channels(tracer, x, target, filter_indices)
+    select = ops.convert_to_tensor(np.eye(depth, dtype=np.float32)[list(filter_indices)])  # one-hot rows
 
     def per_image(values):  # (N, ..., C) -> (N,): mean over positions of each image's own filter
-        axes = list(range(1, len(values.shape) - 1))
-        means = tf.reduce_mean(values, axis=axes) if axes else values
-        return tf.reduce_sum(means * select, axis=-1)
+        axes = tuple(range(1, len(values.shape) - 1))
+        means = ops.mean(values, axis=axes) if axes else values
+        return ops.sum(means * select, axis=-1)
 
     def objective_of(image):
-        return per_image(tracer.outputs(image)[0])
+        with _gradients.no_gradients():
+            return _gradients.to_numpy(per_image(tracer.outputs(ops.convert_to_tensor(image))[0]))
+
+    def climb(image, shift):
+        """The objectives to climb (their sum over images, and that of the
+        pre-activations) and the penalty, for the backward passes."""
+        shifted = ops.roll(image, shift=shift, axis=(1, 2)) if shift else image
+        objective = per_image(tracer.outputs(shifted)[0])
+        scalars = [ops.sum(objective), ops.sum(per_image(tracer.pre_activations()[0]))]
+        if tv_weight or l2_weight:
+            penalty = ops.zeros(())
+            if tv_weight:
+                penalty += tv_weight * ops.sum(ops.stack([total_variation(image[i]) for i in range(count)]))
+            if l2_weight:
+                penalty += l2_weight * ops.sum(ops.mean(ops.square(image - middle), axis=(1, 2, 3)))
+            scalars.append(penalty)
+        return tuple(scalars), objective
 
     progress = _Progress(f"patterns {target.name} ({_describe_filters(filter_indices)})", steps,
                          every_seconds=progress_seconds, print_fn=print_fn) if verbose else None
     objectives = []
     for done in range(steps):
-        with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:  # d/d input only
-            tape.watch(x)
-            shifted = x
-            if jitter:
-                dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
-                shifted = tf.roll(x, shift=(dy, dx), axis=(1, 2))
-            objective = objective_of(shifted)
-            pre_objective = per_image(tracer.pre_activations()[0])
-            total, pre_total = tf.reduce_sum(objective), tf.reduce_sum(pre_objective)
-            penalty = 0.0
-            if tv_weight:
-                penalty += tv_weight * tf.add_n([total_variation(x[i]) for i in range(count)])
-            if l2_weight:
-                penalty += l2_weight * tf.reduce_sum(tf.reduce_mean(tf.square(x - middle), axis=(1, 2, 3)))
-        gradient = tape.gradient(total, x, unconnected_gradients="zero")
-        dead = tf.reduce_all(tf.equal(gradient, 0.0), axis=(1, 2, 3), keepdims=True)
-        if bool(tf.reduce_any(dead)):
+        shift = tuple(int(v) for v in rng.integers(-jitter, jitter + 1, size=2)) if jitter else None
+        _, objective, gradient_of = _gradients.pullback(lambda image: climb(image, shift), [x])
+        gradient = gradient_of(0)[0]
+        dead = np.all(gradient == 0.0, axis=(1, 2, 3), keepdims=True)
+        if dead.any():
             # a dead start (the filter's ReLU silent everywhere): climb its pre-activation
-            gradient = tf.where(dead, tape.gradient(pre_total, x, unconnected_gradients="zero"), gradient)
+            gradient = np.where(dead, gradient_of(1)[0], gradient)
         if tv_weight or l2_weight:
-            gradient -= tape.gradient(penalty, x, unconnected_gradients="zero")
-        del tape
-        objectives.append((objective if not jitter else objective_of(x)).numpy())
-        gradient /= tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-5
-        x.assign_add(step_size * gradient)
+            gradient = gradient - gradient_of(2)[0]
+        objectives.append(objective if not jitter else objective_of(x))
+        gradient = gradient / (np.sqrt(np.mean(np.square(gradient), axis=(1, 2, 3), keepdims=True)) + np.float32(1e-5))
+        x = (x + np.float32(step_size) * gradient).astype(np.float32)
         if progress is not None and done + 1 < steps:
             progress.step(done + 1, objectives[-1])
-    objectives.append(objective_of(x).numpy())
+    objectives.append(objective_of(x))
     if progress is not None:
         progress.step(steps, objectives[-1])
-    return x.numpy(), np.asarray(objectives, dtype=np.float64)
+    return x, np.asarray(objectives, dtype=np.float64)
 
 
 def _channels(tracer, x, target, filter_indices):
-    channels = tracer.outputs(x[:1])[0].shape[-1]
+    with _gradients.no_gradients():
+        channels = tracer.outputs(keras.ops.convert_to_tensor(x[:1]))[0].shape[-1]
     bad = [i for i in filter_indices if not 0 <= i < channels]
     if bad:
         raise ValueError(f"Layer {target.name!r} has {channels} filters; got filter indices {bad}")

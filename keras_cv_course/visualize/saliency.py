@@ -19,22 +19,22 @@ numpy arrays the shape of the input; ``reduce="max_abs"`` gives (N, H, W) maps
 import keras
 import numpy as np
 
-from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, iter_layers, find_layer, tf_module
+from keras_cv_course.visualize import _gradients
+from keras_cv_course.visualize._graph import Tracer, as_batch, class_scores, iter_layers, find_layer
 
 
 def input_gradients(model, images, class_index=None, *, relu_rule=None):
     """``(d score / d input, class indices)`` for each image's ``class_index``
     (default its top class), the score taken before a final softmax/sigmoid."""
-    tf = tf_module()
     tracer = Tracer(model, logits=True, relu_rule=relu_rule)
-    x = tf.constant(as_batch(images, model))
-    with tf.GradientTape(watch_accessed_variables=False) as tape:  # d/d input only, no weight gradients
-        tape.watch(x)
+
+    def total_score(x):
         output, _ = tracer(x)
         scores, indices = class_scores(output, class_index)
-        total = tf.reduce_sum(scores)
-    gradient = tape.gradient(total, x)
-    return (np.zeros(x.shape, np.float32) if gradient is None else gradient.numpy()), indices
+        return keras.ops.sum(scores), indices
+
+    _, (gradient,), indices = _gradients.value_and_gradients(total_score, [as_batch(images, model)])
+    return gradient, np.asarray(indices, np.int32)
 
 
 def saliency(model, images, class_index=None, *, reduce=None):
