@@ -136,6 +136,9 @@ def multi_worker_fit(model, strategy):
     No public API reaches either: the strategy a model keeps and the trainer's
     reduction are private to Keras's TensorFlow trainer.
     """
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
     import tensorflow as tf
 
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -169,3 +172,192 @@ def _mean_logs_over_workers():
         yield
     finally:
         tf_trainer.reduce_per_replica = original
+
+
+def _two_pass_moments(x, axes, keepdims=False, synchronized=False):
+    """``keras.ops.moments`` for the PyTorch backend with the variance taken as
+    E[(x − E[x])²] (two passes), never negative, instead of Keras 3.15's
+    E[x²] − E[x]², which cancels catastrophically in float32 when |mean| ≫ std
+    (keras-team/keras#18795). float16 statistics are computed in float32, as Keras does."""
+    import torch
+
+    if synchronized:
+        raise NotImplementedError("Argument synchronized=True is not supported with PyTorch.")
+    x = keras.ops.convert_to_tensor(x)
+    original = x.dtype
+    if original == torch.float16:
+        x = x.float()
+    mean = torch.mean(x, dim=axes, keepdim=True)
+    variance = torch.mean(torch.square(x - mean), dim=axes, keepdim=True)
+    if not keepdims:
+        mean, variance = torch.squeeze(mean, axes), torch.squeeze(variance, axes)
+    if original == torch.float16:
+        limit = torch.finfo(torch.float16).max
+        mean, variance = torch.clip(mean, -limit, limit).to(original), torch.clip(variance, -limit, limit).to(original)
+    return mean, variance
+
+
+def _contiguous_sparse_categorical_crossentropy(original):
+    """Keras 3.15's PyTorch sparse categorical cross-entropy with the class axis
+    moved in memory, not only in view: on outputs of rank 3 and more it hands
+    ``nll_loss`` a ``movedim`` view, whose backward fails on the CPU ("grad_input
+    must be contiguous"), so every segmentation or dense-detection loss on
+    softmax maps failed its first training step."""
+    import torch
+
+    def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+        output = keras.ops.convert_to_tensor(output)
+        if output.dim() > 2 and axis % output.dim() != 1:
+            output = torch.movedim(output, axis, 1).contiguous().movedim(1, axis)
+        return original(target, output, from_logits=from_logits, axis=axis)
+
+    sparse_categorical_crossentropy.keras_cv_course_fix = True
+    return sparse_categorical_crossentropy
+
+
+def fix_torch_backend():
+    """On the PyTorch backend, replace two functions of Keras 3.15's
+    ``keras.src.backend.torch.nn`` that ``keras.ops`` looks up at each call:
+    ``moments`` by ``_two_pass_moments`` (BatchNormalization's variance) and
+    ``sparse_categorical_crossentropy`` by a version that makes its class axis
+    contiguous. Idempotent; nothing on the other backends. Returns the names of
+    the functions replaced (all of them, however many calls), () elsewhere."""
+    if keras.backend.backend() != "torch":
+        return ()
+    with _internal("keras.src.backend.torch.nn"):
+        from keras.src.backend.torch import nn as torch_nn
+
+        if torch_nn.moments is not _two_pass_moments:
+            torch_nn.moments = _two_pass_moments
+        if not getattr(torch_nn.sparse_categorical_crossentropy, "keras_cv_course_fix", False):
+            torch_nn.sparse_categorical_crossentropy = _contiguous_sparse_categorical_crossentropy(
+                torch_nn.sparse_categorical_crossentropy)
+    return ("moments", "sparse_categorical_crossentropy")
+
+
+# ----------------------------------------------------------------------------- tf.data under any backend
+# Keras's own preprocessing layers (keras.src.layers.preprocessing.data_layer.DataLayer) compute with the
+# TensorFlow backend when they run inside a tf.data map under JAX or PyTorch, whose ops cannot take the
+# symbolic tf.Tensors of a traced graph. The functions below give keras_cv_course's layers the same switch.
+
+import threading  # noqa: E402  (appended section)
+import weakref  # noqa: E402
+
+
+def in_tf_graph():
+    """Whether TensorFlow is tracing a graph now (a tf.data map, a tf.function):
+    ``keras.src.utils.backend_utils.in_tf_graph``, the test Keras's preprocessing
+    layers make. False when TensorFlow was never imported."""
+    with _internal("keras.src.utils.backend_utils.in_tf_graph"):
+        from keras.src.utils import backend_utils
+
+        return backend_utils.in_tf_graph()
+
+
+def needs_tensorflow_ops(inputs):
+    """Whether a layer or function called on ``inputs`` (a tensor or a nest of
+    them) must compute with the TensorFlow backend's ops: Keras runs another
+    backend, TensorFlow is tracing a graph (a tf.data map), and the first input
+    is neither a symbolic ``keras.KerasTensor`` nor traced by JAX —
+    ``DataLayer.__call__``'s test. Always False on the TensorFlow backend."""
+    if keras.backend.backend() == "tensorflow" or not in_tf_graph():
+        return False
+    leaves = keras.tree.flatten(inputs)
+    first = leaves[0] if leaves else None
+    if isinstance(first, keras.KerasTensor):
+        return False
+    with _internal("keras.src.utils.jax_utils.is_in_jax_tracing_scope"):
+        from keras.src.utils import jax_utils
+
+        return not jax_utils.is_in_jax_tracing_scope(first)
+
+
+class TensorFlowOps:
+    """``keras.ops``' API computed by Keras's TensorFlow backend, whatever backend
+    Keras runs: ``ops.stack``, ``ops.cast``, ``ops.image.affine_transform``, ... (the
+    backend's ``numpy``, ``core``, ``math`` and ``nn`` functions, and its
+    ``image`` module), plus ``random`` with ``keras.random``'s ``uniform`` and
+    ``normal``. The functions keras_cv_course uses have keras.ops' signatures in
+    Keras 3.15 (tests/data/test_backends.py checks them). TensorFlow is imported
+    at the first use, not before."""
+
+    _MODULES = ("numpy", "core", "math", "nn")
+
+    def _backend_module(self, name):
+        import importlib
+
+        with _internal(f"keras.src.backend.tensorflow.{name}"):
+            return importlib.import_module(f"keras.src.backend.tensorflow.{name}")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in ("image", "random"):
+            return self._backend_module(name)
+        for module_name in self._MODULES:
+            function = getattr(self._backend_module(module_name), name, None)
+            if function is not None:
+                return function
+        raise AttributeError(
+            f"keras_cv_course._keras_compat.TensorFlowOps: the TensorFlow backend of Keras {keras.__version__} has "
+            f"no op {name!r} in keras.src.backend.tensorflow.{{{', '.join(self._MODULES)}}}."
+        )
+
+
+@functools.lru_cache(maxsize=None)
+def tensorflow_ops():
+    """The one ``TensorFlowOps`` namespace (keras.ops' API on the TensorFlow backend)."""
+    return TensorFlowOps()
+
+
+@functools.lru_cache(maxsize=None)
+def _tensorflow_twins():
+    """The registry of ``tensorflow_seed_generator``: (a layer's SeedGenerator -> its
+    TensorFlow twin, weakly keyed; the lock that guards it), made at the first use."""
+    return weakref.WeakKeyDictionary(), threading.Lock()
+
+
+def tensorflow_seed_generator(generator):
+    """A ``keras.random.SeedGenerator`` of the TensorFlow backend that continues
+    ``generator`` (a layer's own) from its current state, for random draws inside
+    a tf.data graph under another backend — as ``DataLayer._get_seed_generator``
+    makes one (``SeedGenerator(seed, backend=...)``). One per generator, kept here
+    and not on the layer, so the layer's weights and their names (saved ``.keras``
+    files) stay as they are. Under the TensorFlow backend: ``generator`` itself."""
+    if keras.backend.backend() == "tensorflow":
+        return generator
+    twins, lock = _tensorflow_twins()
+    with lock:
+        twin = twins.get(generator)
+        if twin is None:
+            twin = twins[generator] = _tensorflow_twin(generator)
+    return twin
+
+
+def _tensorflow_twin(generator):
+    import tensorflow as tf
+
+    state = keras.ops.convert_to_numpy(generator.state.value)
+    with tf.init_scope():  # created and set eagerly, also while a tf.data map is being traced
+        with _internal("keras.src.backend.tensorflow (SeedGenerator(backend=...))"):
+            from keras.src.backend import tensorflow as tf_backend
+
+            twin = keras.random.SeedGenerator(int(state[0]), name=f"{generator.name}_tensorflow", backend=tf_backend)
+        twin.state.assign(state.astype(twin.state.dtype))
+    return twin
+
+
+@contextlib.contextmanager
+def tensorflow_layer_call(layer):
+    """Around ``Layer.__call__`` of ``layer`` on the tf.Tensors of a tf.data graph
+    under another backend: Keras then neither converts the inputs to its
+    backend's tensors (``Layer._convert_input_args``) nor refuses them as
+    non-tensor positional arguments (``Layer._allow_non_tensor_positional_args``),
+    as ``DataLayer.__call__`` arranges; both are restored after."""
+    with _internal("Layer._convert_input_args/_allow_non_tensor_positional_args"):
+        before = layer._convert_input_args, layer._allow_non_tensor_positional_args
+    layer._convert_input_args, layer._allow_non_tensor_positional_args = False, True
+    try:
+        yield
+    finally:
+        layer._convert_input_args, layer._allow_non_tensor_positional_args = before

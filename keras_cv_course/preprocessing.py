@@ -11,8 +11,17 @@ The ImageNet statistics are stated here once, for every module that needs them
 (``blocks.ImageNormalization``'s defaults, the tools' value ranges). A leaf
 module: it imports nothing from keras_cv_course, so data, models and the tools
 all use it; ``keras_cv_course.models.preprocessing`` re-exports it.
+
+``preprocess_input`` runs on every Keras backend, also inside a tf.data map
+under JAX or PyTorch: there it computes with TensorFlow's own ops (the other
+backends' ops cannot take a traced graph's tf.Tensors), as Keras's
+preprocessing layers do.
 """
 
+import sys
+import types
+
+import keras
 from keras import ops
 
 # The ImageNet RGB mean and std of [0, 1] pixels (torchvision, keras.applications "torch").
@@ -26,9 +35,11 @@ MODES = ("caffe", "tf", "torch", "unit", "none")
 def preprocess_input(images, mode):
     """Map uint8-range images (..., H, W, C) to what a model of ``mode`` expects.
 
-    Works on numpy arrays and tensors (keras.ops); returns float32.
+    Works on numpy arrays and tensors (keras.ops; TensorFlow's ops for the
+    tf.Tensors of a tf.data map under another backend); returns float32.
     """
     check_mode(mode)
+    ops = _ops_for(images)
     x = ops.cast(images, "float32")
     if mode == "none":
         return x
@@ -56,6 +67,23 @@ def value_range(mode):
         highs = [(1.0 - m) / s for m, s in zip(IMAGENET_MEAN_RGB, IMAGENET_STD_RGB)]
         return min(lows), max(highs)
     return {"none": (0.0, 255.0), "unit": (0.0, 1.0), "tf": (-1.0, 1.0)}[mode]
+
+
+def _ops_for(images):
+    """``keras.ops``, or the three TensorFlow ops ``preprocess_input`` uses when
+    TensorFlow is tracing a graph (a tf.data map) while Keras runs another
+    backend. Public APIs only: this leaf module cannot import
+    ``_keras_compat.needs_tensorflow_ops``, which makes the same test."""
+    if keras.backend.backend() == "tensorflow" or "tensorflow" not in sys.modules:
+        return ops
+    if isinstance(images, keras.KerasTensor):
+        return ops
+    import tensorflow as tf
+
+    if tf.executing_eagerly():
+        return ops
+    return types.SimpleNamespace(cast=tf.cast, convert_to_tensor=tf.convert_to_tensor,
+                                 flip=lambda x, axis: tf.reverse(x, [axis]))
 
 
 def check_mode(mode):

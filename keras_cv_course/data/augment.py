@@ -30,6 +30,12 @@ image, and a box whose clipped area is 0 gets label -1 and coordinates 0
 by nearest neighbour and filled with 0. ``PCALighting`` changes colours only
 (``geometric = False``). Box coordinates are continuous: pixel ``i`` covers
 ``[i, i + 1)``, so a box ``(x1, y1, x2, y2)`` covers pixels ``x1 .. x2 - 1``.
+
+Every backend: the layers compute with ``keras.ops``, and inside a tf.data map
+under JAX or PyTorch (whose ops cannot take a traced graph's tf.Tensors) with
+the TensorFlow backend's ops and a TensorFlow twin of their seed generator,
+as Keras's own preprocessing layers do; the same seed then draws the same
+values as on the TensorFlow backend.
 """
 
 import dataclasses
@@ -40,6 +46,8 @@ import numpy as np
 from keras import layers, ops
 from keras.utils import bounding_boxes as box_utils
 
+from keras_cv_course import _keras_compat
+
 # The ImageNet eigen-basis of fb.resnet.torch / Krizhevsky 2012, in 0..255 pixel units.
 # Columns of IMAGENET_EIGVEC are the eigenvectors (R, G, B components).
 IMAGENET_EIGVAL = np.array([0.2175, 0.0188, 0.0045], np.float32) * 255.0
@@ -48,8 +56,51 @@ IMAGENET_EIGVEC = np.array(
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Backend:
+    """The namespaces one call computes with: ``ops`` (``keras.ops``' API),
+    ``random`` (``keras.random``'s) and ``seed``, the layer's seed generator."""
+
+    ops: object
+    random: object
+    seed: object = None
+
+
+def _backend_for(data, seed_generator=None):
+    """The ``_Backend`` of a call on ``data``: ``keras.ops``, ``keras.random`` and
+    ``seed_generator``, or, inside a tf.data graph under JAX or PyTorch, the
+    TensorFlow backend's ops and random functions and the TensorFlow twin of
+    ``seed_generator`` (``_keras_compat.needs_tensorflow_ops``)."""
+    if _keras_compat.needs_tensorflow_ops(data):
+        tf_ops = _keras_compat.tensorflow_ops()
+        twin = None if seed_generator is None else _keras_compat.tensorflow_seed_generator(seed_generator)
+        return _Backend(tf_ops, tf_ops.random, twin)
+    return _Backend(ops, keras.random, seed_generator)
+
+
+class _AnyBackendLayer(layers.Layer):
+    """Base of this module's layers: called inside a tf.data map under JAX or
+    PyTorch it hands its tf.Tensors to ``call`` unconverted, and ``call`` computes
+    with ``self._backend(x)`` (the TensorFlow backend's ops there, keras.ops
+    elsewhere). ``x`` is any value of the call (a tensor, the batch size): the
+    choice depends on where the call runs, not on ``x``'s type, except that a
+    symbolic KerasTensor (building a model) always takes keras.ops."""
+
+    def __call__(self, *args, **kwargs):
+        data = args[0] if args else next(iter(kwargs.values()), None)
+        if not _keras_compat.needs_tensorflow_ops(data):
+            return super().__call__(*args, **kwargs)
+        with _keras_compat.tensorflow_layer_call(self):
+            return super().__call__(*args, **kwargs)
+
+    def _backend(self, data=None):
+        """The ``_Backend`` of a call on ``data`` (see ``_backend_for``), with this
+        layer's ``seed_generator``."""
+        return _backend_for(data, getattr(self, "seed_generator", None))
+
+
 @keras.saving.register_keras_serializable(package="keras_cv_course")
-class RandomCrop(layers.Layer):
+class RandomCrop(_AnyBackendLayer):
     """Crop ``height`` × ``width`` at a random offset drawn independently per image.
 
     ``padding`` zero-pads every side first (CIFAR: ``padding=4`` on 32×32, then a
@@ -73,22 +124,27 @@ class RandomCrop(layers.Layer):
         self.supports_masking = False
 
     def call(self, data, training=True):
+        k = self._backend(data)
+        ops = k.ops
         if not isinstance(data, dict):
-            return self._crop(ops.convert_to_tensor(data), training)[0]
-        images, extras = _split_targets(data)
-        images, (top, left), (in_h, in_w) = self._crop(images, training)
+            return self._crop(ops.convert_to_tensor(data), training, k)[0]
+        images, extras = _split_targets(data, ops)
+        images, (top, left), (in_h, in_w) = self._crop(images, training, k)
         out = {**data, "images": images}
         if extras["masks"] is not None:
-            out["segmentation_masks"] = self._crop(extras["masks"], training, (top, left))[0]
+            out["segmentation_masks"] = self._crop(extras["masks"], training, k, (top, left))[0]
         if extras["boxes"] is not None:
-            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], in_h - 2 * self.padding, in_w - 2 * self.padding)
+            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], in_h - 2 * self.padding, in_w - 2 * self.padding,
+                                           ops)
             shift = ops.stack([left, top, left, top], axis=-1)[:, None, :]
             boxes = boxes + float(self.padding) - ops.cast(shift, boxes.dtype)
-            out["bounding_boxes"] = _boxes_from_xyxy(self, boxes, labels, self.height, self.width)
+            out["bounding_boxes"] = _boxes_from_xyxy(self, boxes, labels, self.height, self.width, ops)
         return out
 
-    def _crop(self, images, training, offsets=None):
-        """Crop (N, H, W, C) or (H, W, C) images; returns (crops, (top, left) per image, padded (H, W))."""
+    def _crop(self, images, training, k, offsets=None):
+        """Crop (N, H, W, C) or (H, W, C) images with the ``_Backend`` ``k``; returns
+        (crops, (top, left) per image, padded (H, W))."""
+        ops = k.ops
         unbatched = len(images.shape) == 3
         if unbatched:
             images = ops.expand_dims(images, 0)
@@ -102,23 +158,24 @@ class RandomCrop(layers.Layer):
             raise ValueError(f"RandomCrop of {self.height}x{self.width} from smaller images {in_h}x{in_w}")
         n = ops.shape(images)[0]
         if training:
-            top, left = offsets if offsets is not None else self._offsets(n, in_h, in_w)
+            top, left = offsets if offsets is not None else self._offsets(n, in_h, in_w, k)
             rows = top[:, None] + ops.arange(self.height, dtype="int32")[None, :]
             cols = left[:, None] + ops.arange(self.width, dtype="int32")[None, :]
             # One gather of the h*w flat pixel indices of each image's window.
             flat = ops.reshape(rows[:, :, None] * in_w + cols[:, None, :], (-1, self.height * self.width))
             channels = images.shape[3]
             pixels = ops.reshape(images, (-1, in_h * in_w, channels))
-            images = ops.reshape(_batched_gather(pixels, flat), (-1, self.height, self.width, channels))
+            images = ops.reshape(_batched_gather(pixels, flat, ops), (-1, self.height, self.width, channels))
         else:
             t, l = (in_h - self.height) // 2, (in_w - self.width) // 2
             images = images[:, t: t + self.height, l: l + self.width, :]
             top, left = ops.full((n,), t, dtype="int32"), ops.full((n,), l, dtype="int32")
         return (images[0] if unbatched else images), (top, left), (in_h, in_w)
 
-    def _offsets(self, n, in_h, in_w):
-        top = ops.cast(keras.random.uniform((n,), 0.0, in_h - self.height + 1.0, seed=self.seed_generator), "int32")
-        left = ops.cast(keras.random.uniform((n,), 0.0, in_w - self.width + 1.0, seed=self.seed_generator), "int32")
+    def _offsets(self, n, in_h, in_w, k):
+        ops = k.ops
+        top = ops.cast(k.random.uniform((n,), 0.0, in_h - self.height + 1.0, seed=k.seed), "int32")
+        left = ops.cast(k.random.uniform((n,), 0.0, in_w - self.width + 1.0, seed=k.seed), "int32")
         return ops.minimum(top, in_h - self.height), ops.minimum(left, in_w - self.width)
 
     def compute_output_shape(self, input_shape):
@@ -132,8 +189,8 @@ class RandomCrop(layers.Layer):
                 "seed": self.seed, "bounding_box_format": self.bounding_box_format}
 
 
-def _split_targets(data):
-    """Images (batched, 4-D) and the optional boxes dict / masks of a Keras-style dict."""
+def _split_targets(data, ops):
+    """Images (batched, 4-D) and the optional boxes dict / masks of a Keras-style dict (``ops``: keras.ops' API)."""
     unknown = set(data) - {"images", "bounding_boxes", "segmentation_masks", "labels"}
     if unknown:
         raise ValueError(f"Unknown keys {sorted(unknown)}; expected images, bounding_boxes, segmentation_masks, labels")
@@ -148,7 +205,7 @@ def _split_targets(data):
     return images, {"boxes": data.get("bounding_boxes"), "masks": masks}
 
 
-def _boxes_to_xyxy(layer, bounding_boxes, height, width):
+def _boxes_to_xyxy(layer, bounding_boxes, height, width, ops):
     """(N, M, 4) float32 xyxy pixel boxes and the labels of ``bounding_boxes`` in ``layer``'s format."""
     if not layer.bounding_box_format:
         raise ValueError(
@@ -164,7 +221,7 @@ def _boxes_to_xyxy(layer, bounding_boxes, height, width):
     return boxes, bounding_boxes["labels"]
 
 
-def _boxes_from_xyxy(layer, boxes, labels, height, width):
+def _boxes_from_xyxy(layer, boxes, labels, height, width, ops):
     """Clip xyxy pixel boxes to a ``height`` × ``width`` image, drop (label -1, box 0) the
     ones left with no area or that were padding, and convert to ``layer``'s format."""
     labels = ops.convert_to_tensor(labels)
@@ -180,7 +237,7 @@ def _boxes_from_xyxy(layer, boxes, labels, height, width):
     return {"boxes": boxes, "labels": labels}
 
 
-def _batched_gather(values, indices):
+def _batched_gather(values, indices, ops):
     """``values[b, indices[b]]`` for (N, P, C) values and (N, K) indices."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -192,7 +249,7 @@ def _batched_gather(values, indices):
 
 
 @keras.saving.register_keras_serializable(package="keras_cv_course")
-class RandomAffine(layers.Layer):
+class RandomAffine(_AnyBackendLayer):
     """ImageDataGenerator's geometric augmentation as one affine resampling per image.
 
     Draws per image, as ``ImageDataGenerator.get_random_transform`` does: a
@@ -230,10 +287,12 @@ class RandomAffine(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _uniform(self, n, bound):
-        return keras.random.uniform((n,), -bound, bound, seed=self.seed_generator)
+        k = self._backend(n)
+        return k.random.uniform((n,), -bound, bound, seed=k.seed)
 
     def matrices(self, n, height, width):
         """(N, 3, 3) matrices mapping output (x, y, 1) to input coordinates."""
+        ops = self._backend(n).ops
         theta = self._uniform(n, self.rotation_range) * (math.pi / 180.0)
         tx = self._uniform(n, self.width_shift_range) * width
         ty = self._uniform(n, self.height_shift_range) * height
@@ -259,40 +318,43 @@ class RandomAffine(layers.Layer):
         return out
 
     def call(self, data, training=True):
+        k = self._backend(data)
         if isinstance(data, dict):
-            return self._call_targets(data, training)
+            return self._call_targets(data, training, k)
+        ops = k.ops
         images = ops.cast(data, "float32")
         if not training:
             return images
         unbatched = len(images.shape) == 3
         batch = ops.expand_dims(images, 0) if unbatched else images
         mat = self.matrices(ops.shape(batch)[0], batch.shape[1], batch.shape[2])
-        out = self._resample(batch, mat, self.interpolation, self.fill_value)
+        out = self._resample(batch, mat, self.interpolation, self.fill_value, ops)
         return out[0] if unbatched else out
 
-    def _resample(self, batch, mat, interpolation, fill_value):
+    def _resample(self, batch, mat, interpolation, fill_value, ops):
         n = ops.shape(batch)[0]
         transform = ops.concatenate([ops.reshape(mat, (-1, 9))[:, :6], ops.zeros((n, 2))], axis=1)
         return ops.image.affine_transform(
             batch, transform, interpolation=interpolation, fill_mode=self.fill_mode, fill_value=fill_value
         )
 
-    def _call_targets(self, data, training):
-        images, extras = _split_targets(data)
+    def _call_targets(self, data, training, k):
+        ops = k.ops
+        images, extras = _split_targets(data, ops)
         images = ops.cast(images, "float32")
         out = {**data, "images": images}
         if not training:
             return out
         height, width = images.shape[1], images.shape[2]
         mat = self.matrices(ops.shape(images)[0], height, width)
-        out["images"] = self._resample(images, mat, self.interpolation, self.fill_value)
+        out["images"] = self._resample(images, mat, self.interpolation, self.fill_value, ops)
         masks = extras["masks"]
         if masks is not None:
-            moved = self._resample(ops.cast(masks, "float32"), mat, "nearest", 0.0)
+            moved = self._resample(ops.cast(masks, "float32"), mat, "nearest", 0.0, ops)
             out["segmentation_masks"] = ops.cast(ops.round(moved), masks.dtype)
         if extras["boxes"] is not None:
-            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], height, width)
-            out["bounding_boxes"] = _boxes_from_xyxy(self, _map_boxes(boxes, mat), labels, height, width)
+            boxes, labels = _boxes_to_xyxy(self, extras["boxes"], height, width, ops)
+            out["bounding_boxes"] = _boxes_from_xyxy(self, _map_boxes(boxes, mat, ops), labels, height, width, ops)
         return out
 
     def compute_output_shape(self, input_shape):
@@ -308,7 +370,7 @@ class RandomAffine(layers.Layer):
         }
 
 
-def _map_boxes(boxes, mat):
+def _map_boxes(boxes, mat, ops):
     """Enclosing boxes of the corners of (N, M, 4) xyxy pixel ``boxes`` moved by the inverse
     of ``mat`` (N, 3, 3; output pixel index (x, y, 1) -> input pixel index, the map that
     ``affine_transform`` samples with). Pixel ``i`` has its center at ``i + 0.5``."""
@@ -324,7 +386,7 @@ def _map_boxes(boxes, mat):
 
 
 @keras.saving.register_keras_serializable(package="keras_cv_course")
-class PCALighting(layers.Layer):
+class PCALighting(_AnyBackendLayer):
     """AlexNet's PCA color augmentation ("fancy PCA", Krizhevsky et al. 2012 §4.1).
 
     To each image adds the same vector at every pixel:
@@ -367,10 +429,13 @@ class PCALighting(layers.Layer):
 
     def shift(self, alpha):
         """The per-image color shift ``eigvec @ (alpha * eigval)`` for ``alpha`` of shape (N, C)."""
+        ops = self._backend(alpha).ops
         alpha = ops.convert_to_tensor(alpha, "float32")
         return ops.matmul(alpha * ops.convert_to_tensor(self.eigval), ops.transpose(ops.convert_to_tensor(self.eigvec)))
 
     def call(self, images, training=True):
+        k = self._backend(images)
+        ops = k.ops
         images = ops.cast(images, "float32")
         if not training or self.alphastd == 0.0:
             return images
@@ -382,7 +447,7 @@ class PCALighting(layers.Layer):
                 f"PCALighting has a {self.eigval.shape[0]}-channel basis but the images have {channels} channels; "
                 "compute a basis for these images with pca_basis(images)."
             )
-        alpha = keras.random.normal((ops.shape(batch)[0], self.eigval.shape[0]), stddev=self.alphastd, seed=self.seed_generator)
+        alpha = k.random.normal((ops.shape(batch)[0], self.eigval.shape[0]), stddev=self.alphastd, seed=k.seed)
         out = batch + self.shift(alpha)[:, None, None, :]
         return out[0] if unbatched else out
 
@@ -445,7 +510,7 @@ def _sample_pixels(images, max_pixels, seed):
 
 
 @keras.saving.register_keras_serializable(package="keras_cv_course")
-class RandomExposureSaturation(layers.Layer):
+class RandomExposureSaturation(_AnyBackendLayer):
     """YOLOv1's colour augmentation: per image, the HSV value (exposure) and
     saturation multiplied by factors drawn as darknet's ``rand_scale``: ``u``
     uniform in [1, limit], then ``u`` or ``1/u`` with equal chance. Images in
@@ -465,11 +530,14 @@ class RandomExposureSaturation(layers.Layer):
 
     def factors(self, n, limit):
         """(n,) factors in [1/limit, limit] (darknet's ``rand_scale``)."""
-        scale = keras.random.uniform((n,), 1.0, limit, seed=self.seed_generator)
-        invert = keras.random.uniform((n,), seed=self.seed_generator) < 0.5
-        return ops.where(invert, 1.0 / scale, scale)
+        k = self._backend(n)
+        scale = k.random.uniform((n,), 1.0, limit, seed=k.seed)
+        invert = k.random.uniform((n,), seed=k.seed) < 0.5
+        return k.ops.where(invert, 1.0 / scale, scale)
 
     def call(self, images, training=True):
+        k = self._backend(images)
+        ops = k.ops
         images = ops.cast(images, "float32")
         if not training:
             return images

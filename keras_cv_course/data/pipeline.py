@@ -33,21 +33,46 @@ Geometric layers get Keras' dict ``{"images", "bounding_boxes",
 ``bounding_box_format`` to ``"xyxy"`` for the call); colour layers get the
 images only. Layers that cannot carry boxes or masks correctly in Keras 3.15.1
 are refused when targets are present.
+
+The pipeline is TensorFlow's tf.data on every Keras backend; its batches are
+tf.Tensors, which ``model.fit`` takes on JAX and PyTorch too. The augmentation
+layers and ``preprocess_input`` compute with TensorFlow's ops inside it
+whatever the backend. TensorFlow is imported at the first use of the pipeline,
+not with this module.
 """
 
 import contextlib
+import importlib
 import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras.utils import bounding_boxes as box_utils
 
 from keras_cv_course.adaptation import needs_adapting
 from keras_cv_course.data import augment as augment_lib
 from keras_cv_course.preprocessing import MODES, preprocess_input
 
-AUTOTUNE = tf.data.AUTOTUNE
+
+class _LazyTensorFlow:
+    """``tensorflow``, imported when one of its attributes is first read (so that
+    ``keras_cv_course.data`` and its backend-agnostic ``augment`` layers import
+    without TensorFlow installed)."""
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module("tensorflow"), name)
+
+
+tf = _LazyTensorFlow()
+
+
+def __getattr__(name):
+    """``AUTOTUNE`` (``tf.data.AUTOTUNE``), read from TensorFlow when asked for."""
+    if name == "AUTOTUNE":
+        return tf.data.AUTOTUNE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 RESIZE_MODES = ("stretch", "pad")
 BOX_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx", "rel_xywh", "rel_center_xywh")
 BOX_TOLERANCE = 1e-3  # pixels a box may reach past the image border (rounding) before it counts as malformed
@@ -254,14 +279,14 @@ def pipeline(
 
     # Per-image work (decode, channels, resize) runs as a parallel map only when
     # needed; in-memory uint8 data of the right size goes straight to the cache.
-    out = ds.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True) if element_work else ds
+    out = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) if element_work else ds
     if aug is not None and training:
         _adapt_augmentation(aug.layers, out.map(lambda x, y: x))
     if cache:
         out = out.cache(cache if isinstance(cache, str) else "")
     if training and shuffle_buffer and shuffle_buffer > 1:
         out = out.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    out = out.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=True)
+    out = out.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     steps = _steps(list(aug.layers) if aug is not None else [], kind)
     if callable(preprocess):
@@ -280,7 +305,7 @@ def pipeline(
             x, labels = _augment_with_targets(steps, x, labels, kind, training, mask_fill)
         else:
             for layer, _ in steps:
-                x = layer(x, training=training)
+                x = _call_layer(layer, x, training)
         return tf.convert_to_tensor(preprocess_fn(x), tf.float32), labels
 
     if seed is not None and steps:
@@ -288,8 +313,8 @@ def pipeline(
         # so two pipelines built with the same seed give the same batches.
         out = out.map(finish)
     else:
-        out = out.map(finish, num_parallel_calls=AUTOTUNE, deterministic=seed is not None or not training)
-    out = out.prefetch(AUTOTUNE)
+        out = out.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not training)
+    out = out.prefetch(tf.data.AUTOTUNE)
     class_names = getattr(ds, "class_names", None)
     if class_names is not None:
         out.class_names = class_names
@@ -328,7 +353,7 @@ def check_pixel_values(ds, limit=None):
         finite = tf.reduce_all(tf.math.is_finite(image)) if dtype.is_floating else tf.constant(True)
         return finite, tf.cast(tf.reduce_min(image), tf.float64), tf.cast(tf.reduce_max(image), tf.float64)
 
-    parts = list(ds.take(limit).map(stats, num_parallel_calls=AUTOTUNE).batch(4096).as_numpy_iterator())
+    parts = list(ds.take(limit).map(stats, num_parallel_calls=tf.data.AUTOTUNE).batch(4096).as_numpy_iterator())
     if not parts:
         return
     finite, low, high = (np.concatenate(column) for column in zip(*parts))
@@ -697,6 +722,26 @@ def _xyxy_boxes(layer, active):
         layer.bounding_box_format = before
 
 
+def _call_layer(layer, data, training):
+    """``layer(data, training=training)`` in the pipeline's tf.data graph. Under JAX or
+    PyTorch a layer computing with that backend's ops (not a Keras preprocessing
+    layer, nor one of ``augment``'s) cannot take the graph's tf.Tensors: a
+    ``ValueError`` then names it (raised when the pipeline is built)."""
+    try:
+        return layer(data, training=training)
+    except NotImplementedError as error:
+        backend = keras.backend.backend()
+        if backend == "tensorflow" or "symbolic tf.Tensor" not in str(error):
+            raise
+        label = f"{type(layer).__name__} (layer {getattr(layer, 'name', '?')!r})"
+        raise ValueError(
+            f"The pipeline cannot run {label} under the {backend} backend: the augmentation runs inside tf.data, "
+            f"and {backend} ops cannot take its graph's tf.Tensors. Use Keras preprocessing layers or "
+            "keras_cv_course.data.augment layers (they switch to TensorFlow's ops there), apply this layer in "
+            "the model instead, or run with KERAS_BACKEND=tensorflow."
+        ) from error
+
+
 def _augment_with_targets(steps, images, labels, kind, training, mask_fill):
     """Run the layers on a batch carrying masks (B, H, W) or padded boxes; colour layers see images only."""
     state = {"images": images, **({"masks": labels} if kind == "mask" else labels)}
@@ -704,7 +749,7 @@ def _augment_with_targets(steps, images, labels, kind, training, mask_fill):
         if geometric:
             state = _geometric_step(layer, state, training, mask_fill)
         else:
-            state["images"] = layer(state["images"], training=training)
+            state["images"] = _call_layer(layer, state["images"], training)
     images = tf.convert_to_tensor(state["images"])
     if kind == "mask":
         return images, tf.ensure_shape(state["masks"], images.shape[:3])
@@ -720,7 +765,7 @@ def _geometric_step(layer, state, training, mask_fill):
     if "boxes" in state:
         data["bounding_boxes"] = {"boxes": state["boxes"], "labels": tf.cast(state["classes"], tf.float32)}
     with _xyxy_boxes(layer, "boxes" in state):
-        out = layer(data, training=training)
+        out = _call_layer(layer, data, training)
     new = {"images": out["images"]}
     if "masks" in state:
         new["masks"] = _decode_masks(out["segmentation_masks"], mask_fill)
