@@ -377,10 +377,10 @@ class ConfusionMatrix(keras.metrics.Metric):
         self.matrix.assign_add(ops.matmul(ops.transpose(true_hot), pred_hot))
 
     def result(self):
-        return self.matrix
+        return ops.copy(self.matrix)  # a tensor, not the Variable (JAX's stateless metrics need one)
 
     def reset_state(self):
-        self.matrix.assign(ops.zeros_like(self.matrix))
+        self.matrix.assign(ops.zeros(self.matrix.shape, dtype=self.matrix.dtype))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

@@ -34,6 +34,9 @@ RECORD_ADVICE = {
 }
 
 
+CALLABLE_PREFIX = "callable:"  # how a run records a preprocessing callable: "callable:module.qualname"
+
+
 def model_path(path):
     """A .keras file, or the best/last model of a run directory (``model.keras``
     of a ``kcc convert`` folder)."""
@@ -72,11 +75,14 @@ class UnsafeModelError(ValueError):
 def load_model_file(spec, *, compile=True, sha256=None):
     """The Keras model of a .keras file or run directory (``model_path``),
     loaded in safe mode; with ``sha256`` the file must have that digest. A file
-    that is truncated or corrupt is a ``CorruptFileError`` naming it."""
+    that is truncated or corrupt is a ``CorruptFileError`` naming it. On
+    PyTorch, Keras's backend is corrected first (``backends.fix_torch_backend``)."""
     import keras
 
     import keras_cv_course  # noqa: F401 - registers the package's Keras objects
+    from keras_cv_course.backends import fix_torch_backend
 
+    fix_torch_backend()
     path = model_path(os.fspath(spec))
     if sha256 is not None:
         check_sha256(path, sha256)
@@ -178,7 +184,7 @@ def load_run(spec, sha256=None):
         path = model_path(spec)
         model = load_model_file(path, sha256=sha256)
         config = run_config(path)
-        return LoadedModel(model, config.get("preprocessing", "unit"), config.get("dataset"),
+        return LoadedModel(model, _recorded_preprocessing(config, path), config.get("dataset"),
                            config.get("class_names"), config.get("task"), config.get("validation_split") or 0.2,
                            config.get("seed") or 0, config.get("resize_size"), config.get("interpolation", "bilinear"))
     if looks_like_path(spec):
@@ -200,6 +206,19 @@ def load_run(spec, sha256=None):
                        _known_class_names(dataset), {"name": info.task},
                        resize_size=getattr(weight_spec, "resize_size", None),
                        interpolation=getattr(weight_spec, "interpolation", "bilinear"))
+
+
+def _recorded_preprocessing(config, path):
+    """The run's preprocessing mode; a run trained with a preprocessing callable
+    (recorded as ``"callable:module.qualname"``) is refused, naming the callable,
+    since the run directory cannot say what it computed."""
+    mode = config.get("preprocessing", "unit")
+    if isinstance(mode, str) and mode.startswith(CALLABLE_PREFIX):
+        raise ValueError(
+            f"{path!r} was trained with the preprocessing callable {mode[len(CALLABLE_PREFIX):]!r}, which a run "
+            "directory cannot record; load the model with keras.saving.load_model and feed it "
+            "data.pipeline(..., preprocess=<that callable>)")
+    return mode
 
 
 def _known_class_names(dataset):

@@ -142,7 +142,7 @@ def transfer_classifier(conv_base, *, hidden=256, classes=1, dropout=0.0, name=N
 
 def trainable_summary(model):
     """``(trainable, non-trainable)`` parameter counts."""
-    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = model.count_params()
     return trainable, total - trainable
 

@@ -343,7 +343,7 @@ def predict_dataset(model, dataset):
     """``(targets, outputs)`` numpy arrays over a batched ``(inputs, targets)`` dataset."""
     targets, outputs = [], []
     for inputs, batch_targets in dataset:
-        outputs.append(np.asarray(model(inputs, training=False)))
+        outputs.append(keras.ops.convert_to_numpy(model(inputs, training=False)))
         targets.append(np.asarray(batch_targets))
     if not targets:
         raise ValueError("the evaluation dataset is empty")
@@ -402,7 +402,7 @@ class SegmentationTask(Task):
 
         confusion = np.zeros((self.num_classes, self.num_classes), np.int64)
         for images, masks in dataset:
-            predicted = np.asarray(model(images, training=False)).argmax(axis=-1)
+            predicted = keras.ops.convert_to_numpy(model(images, training=False)).argmax(axis=-1)
             confusion += seg_metrics.confusion_matrix(np.asarray(masks), predicted, self.num_classes,
                                                       ignore_index=self.ignore_index)
         return seg_metrics.segmentation_summary(confusion, class_names)
@@ -411,7 +411,7 @@ class SegmentationTask(Task):
         """Up to ``examples`` (image, true mask, predicted mask) triples of ``dataset``."""
         found = []
         for images, masks in dataset:
-            predicted = np.asarray(model(images, training=False)).argmax(axis=-1)
+            predicted = keras.ops.convert_to_numpy(model(images, training=False)).argmax(axis=-1)
             found += list(zip(np.asarray(images), np.asarray(masks), predicted))
             if len(found) >= self.examples:
                 break

@@ -32,7 +32,8 @@ class AdaptiveAveragePooling2D(keras.layers.Layer):
 
     @staticmethod
     def _averaging_matrix(size, cells, dtype):
-        size = ops.cast(size, "int32")
+        if not isinstance(size, int):  # a dynamic TensorFlow dimension; a static int must stay a Python int (jax.jit)
+            size = ops.cast(size, "int32")
         index = ops.arange(cells, dtype="int32")[:, None]
         position = ops.arange(size, dtype="int32")[None, :]
         start = (index * size) // cells

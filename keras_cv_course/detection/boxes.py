@@ -47,6 +47,12 @@ SSD_VARIANCE = (0.1, 0.1, 0.2, 0.2)  # SSD's variances = 1 / torchvision BoxCode
 BBOX_XFORM_CLIP = math.log(1000.0 / 16)  # torchvision's clamp on the decoded log-scale
 
 
+def as_numpy(values):
+    """A model output (a tensor of any Keras backend, a PyTorch one that carries
+    gradients included) as a float32 numpy array."""
+    return np.asarray(ops.convert_to_numpy(values), np.float32)
+
+
 def _height_width(image_shape):
     if image_shape is None:
         return None, None

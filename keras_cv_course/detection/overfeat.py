@@ -190,8 +190,8 @@ class OverFeatHead(DetectionHead):
 
     def decode_cells(self, outputs, image_shape):
         """Per cell: xyxy box (B, h·w, 4), best object score (B, h·w) and class (B, h·w) (numpy)."""
-        scores = np.asarray(outputs["classes"], np.float32)[..., 1:]
-        offsets = np.asarray(outputs["boxes"], np.float32)
+        scores = box_lib.as_numpy(outputs["classes"])[..., 1:]
+        offsets = box_lib.as_numpy(outputs["boxes"])
         batch, h, w = scores.shape[:3]
         if self.per_class_boxes:
             per_class = offsets.reshape(batch, h, w, self.num_classes, 4)

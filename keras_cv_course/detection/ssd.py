@@ -714,8 +714,7 @@ class SSDHead(DetectionHead):
         class probabilities without the background (B, P, C) (numpy)."""
         import tensorflow as tf
 
-        deltas = np.asarray(outputs["boxes"], np.float32)
-        logits = np.asarray(outputs["classes"], np.float32)
+        deltas, logits = box_lib.as_numpy(outputs["boxes"]), box_lib.as_numpy(outputs["classes"])
         self._check_outputs(deltas, logits, image_shape)
         boxes = np.asarray(box_lib.decode(deltas, self.priors_xyxy, self.variances), np.float32)
         height, width = self.image_size

@@ -282,7 +282,7 @@ class YOLOv1Head(DetectionHead):
         """Every predictor's xyxy pixel box (N, S·S·B, 4), clipped to the image,
         and its class scores ``Pr(class | object) · Ĉ`` (N, S·S·B, C), 0 for
         boxes with no area (numpy)."""
-        grid = np.asarray(outputs[OUTPUT] if isinstance(outputs, dict) else outputs, np.float32)
+        grid = box_lib.as_numpy(outputs[OUTPUT] if isinstance(outputs, dict) else outputs)
         batch, rows, cols, depth = grid.shape
         if depth != self.depth:
             raise ValueError(f"YOLOv1Head(boxes_per_cell={self.boxes_per_cell}, num_classes={self.num_classes}) "

@@ -66,6 +66,8 @@ def add_commands(subparsers):
     train.add_argument("--progress-seconds", type=non_negative_float, default=10.0,
                        help="a progress line inside an epoch at most this often (0: per-epoch lines only)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train.add_argument("--no-shuffle", action="store_true",
+                       help="train on the images in their stored order (exact comparisons, e.g. across backends)")
     add_data_flags(train)
     train.set_defaults(func=run_train)
 
@@ -142,7 +144,7 @@ def run_train(args):
         strategy=args.strategy, run_dir=run_dir, resume=args.resume, seed=args.seed, weight_decay=args.weight_decay,
         finetune_from=args.finetune_from, freeze_until=args.freeze_until, data_dir=args.data_dir,
         validation_split=args.validation_split, verbose=not args.quiet, progress_seconds=args.progress_seconds,
-        command=train_command(args, dataset, plan, run_dir), **data_options(args),
+        shuffle=not args.no_shuffle, command=train_command(args, dataset, plan, run_dir), **data_options(args),
     )
     return 0 if result.model is not None else 1
 
@@ -219,7 +221,8 @@ def train_command(args, dataset, plan, run_dir):
             parts += [option, str(value)]
     if args.resume:
         parts.append("--resume")
-    parts += [flag for flag, given in (("--strict", args.strict), ("--no-download", args.no_download)) if given]
+    parts += [flag for flag, given in (("--strict", args.strict), ("--no-download", args.no_download),
+                                       ("--no-shuffle", args.no_shuffle)) if given]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -338,6 +341,7 @@ class _TenCrop:
 
 
 def run_predict(args):
+    import keras
     import numpy as np
 
     from keras_cv_course.preprocessing import preprocess_input
@@ -351,7 +355,7 @@ def run_predict(args):
     images = preprocess_input(batch, loaded.preprocessing)
     if task.name == "detection":
         return _print_detections(args, task.head.decode(model(images, training=False), (height, width)), names)
-    outputs = np.asarray(model(images, training=False))
+    outputs = keras.ops.convert_to_numpy(model(images, training=False))
     if task.name == "segmentation":
         return _print_masks(args, outputs.argmax(axis=-1), names)
     probs = task.probabilities(outputs)

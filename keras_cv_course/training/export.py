@@ -19,6 +19,7 @@ import json
 import os
 import sys
 
+import keras
 import numpy as np
 
 
@@ -31,7 +32,7 @@ def measure_accuracy(model, dataset, split="test", preprocessing="unit", batch_s
                        training=False, preprocess=preprocessing, channels=channels)
     hits = total = 0
     for images, labels in ds:
-        predicted = np.asarray(model(images, training=False)).argmax(axis=1)
+        predicted = keras.ops.convert_to_numpy(model(images, training=False)).argmax(axis=1)
         hits += int((predicted == np.asarray(labels)).sum())
         total += len(predicted)
     return hits / total, total

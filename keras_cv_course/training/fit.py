@@ -37,7 +37,8 @@ import keras
 
 from keras_cv_course import _keras_compat, tasks
 from keras_cv_course.adaptation import ADAPT_IMAGES, adapt_model
-from keras_cv_course.runs import load_model_file, model_path
+from keras_cv_course.backends import fix_torch_backend
+from keras_cv_course.runs import CALLABLE_PREFIX, load_model_file, model_path
 from keras_cv_course.training import callbacks as cb
 from keras_cv_course.training import lock as lock_lib
 from keras_cv_course.training import report as report_lib
@@ -497,6 +498,7 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
     global_batch = global_batch_size(batch_size, strategy)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
+    fix_torch_backend()
     run_data = open_data(train, val, data_dir=data_dir, validation_split=validation_split, seed=seed or 0,
                          class_names=class_names, download=download, on_error=on_error, verbose=verbose and chief)
     label_spec = run_data.train.element_spec[1]
@@ -547,7 +549,7 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
         "epochs": epochs, "batch_size": batch_size, "global_batch_size": global_batch,
         "steps_per_epoch": steps, "optimizer": options["optimizer"], "learning_rate": options["learning_rate"],
         "schedule": options["schedule"], "augment": options["augment"], "weight_decay": options["weight_decay"],
-        "strategy": type(strategy).__name__, "replicas": replicas, "seed": seed, "preprocessing": mode,
+        "backend": keras.backend.backend(), "strategy": type(strategy).__name__, "replicas": replicas, "seed": seed, "preprocessing": preprocessing_record(mode),
         "input_shape": [height, width, channels], "finetune_from": finetune_from, "freeze_until": freeze_until,
         "command": command, "adapted_layers": adapted, "adapt_seconds": adapt_seconds,
         "skipped_images": run_data.skipped_images,
@@ -587,6 +589,18 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
         if verbose:
             print(f"{config['eval_split']} {bound.headline(summary)}; report: {report_path}", flush=True)
     return FitResult(model=model, history=history, summary=summary, run_dir=run_dir, report_path=report_path)
+
+
+def preprocessing_record(mode):
+    """What the run's JSON config records of ``preprocessing``: a mode name as
+    is; for a callable, ``"callable:module.qualname"``, which names it for the
+    reader (a run directory cannot hold code, and ``kcc evaluate``/``predict``
+    refuse such a run with an explanation rather than guess)."""
+    if isinstance(mode, str):
+        return mode
+    module = getattr(mode, "__module__", None) or type(mode).__module__
+    qualname = getattr(mode, "__qualname__", None) or type(mode).__qualname__
+    return f"{CALLABLE_PREFIX}{module}.{qualname}"
 
 
 def _resuming_text(state, epochs):

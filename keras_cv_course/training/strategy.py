@@ -1,18 +1,64 @@
-"""Choosing a ``tf.distribute`` strategy.
+"""Choosing a ``tf.distribute`` strategy (or, on JAX and PyTorch, its stand-in).
 
-``get_strategy("auto")`` picks, in order: a TPU when one is reachable,
-``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one worker,
-``MirroredStrategy`` when there are several GPUs, else the default strategy.
-Models are built and compiled inside ``strategy.scope()`` by ``training.fit``;
-the global batch is the per-replica batch × ``strategy.num_replicas_in_sync``.
+``get_strategy("auto")`` on TensorFlow picks, in order: a TPU when one is
+reachable, ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one
+worker, ``MirroredStrategy`` when there are several GPUs, else the default
+strategy. On the JAX and PyTorch backends tf.distribute cannot place Keras's
+variables, so "auto" and "default" give ``SingleDevice``, and on JAX with more
+than one device "auto" (or "data_parallel") gives ``DataParallel``, Keras's
+``keras.distribution.DataParallel`` over all of them. Models are built and
+compiled inside ``strategy.scope()`` by ``training.fit``; the global batch is the
+per-replica batch × ``strategy.num_replicas_in_sync``.
 
 Nothing here runs at import: TensorFlow is initialised on the first call.
 """
 
+import contextlib
 import json
 import os
 
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+import keras
+
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu", "data_parallel")
+TF_ONLY = ("one_device", "mirrored", "multi_worker", "tpu")
+
+
+class SingleDevice:
+    """The strategy of a JAX or PyTorch run on one device: ``scope()`` does
+    nothing and there is one replica (tf.distribute's default strategy, for the
+    backends tf.distribute cannot drive)."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+class DataParallel:
+    """Data parallelism on the JAX backend over ``keras.distribution``'s devices:
+    ``scope()`` opens ``keras.distribution.DataParallel``, which replicates the
+    variables and splits each global batch over the devices."""
+
+    def __init__(self, devices=None):
+        self.distribution = keras.distribution.DataParallel(devices=devices)
+        self.num_replicas_in_sync = len(self.distribution.device_mesh.devices.reshape(-1))
+
+    def scope(self):
+        return self.distribution.scope()
+
+
+def _backend_strategy(name, devices):
+    """The strategy ``name`` on a backend other than TensorFlow."""
+    backend = keras.backend.backend()
+    if name in TF_ONLY:
+        raise ValueError(f"strategy {name!r} is tf.distribute's and needs KERAS_BACKEND=tensorflow; Keras runs on "
+                         f"{backend!r}, where the strategies are 'auto', 'default' and (JAX) 'data_parallel'")
+    if name == "data_parallel" and backend != "jax":
+        raise ValueError(f"strategy 'data_parallel' needs the JAX backend; Keras runs on {backend!r}")
+    several = backend == "jax" and len(devices or keras.distribution.list_devices()) > 1
+    if name == "data_parallel" or (name == "auto" and several):
+        return DataParallel(devices)
+    return SingleDevice()
 
 
 def tf_config_workers(environ=None):
@@ -37,16 +83,22 @@ def _tpu_resolver():
 
 
 def get_strategy(name="auto", *, devices=None):
-    """A ``tf.distribute.Strategy`` by name (one of ``STRATEGIES``).
+    """A ``tf.distribute.Strategy`` by name (one of ``STRATEGIES``); on JAX and
+    PyTorch a ``SingleDevice`` or ``DataParallel`` (see the module docstring).
 
-    ``devices`` (mirrored / one_device only): the device strings to use; default
-    all GPUs for mirrored (all logical CPUs when there is no GPU) and the first GPU
-    or the CPU for one_device.
+    ``devices`` (mirrored / one_device / data_parallel only): the device strings
+    to use; default all GPUs for mirrored (all logical CPUs when there is no GPU),
+    the first GPU or the CPU for one_device, all of JAX's devices for data_parallel.
     """
-    import tensorflow as tf
-
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}")
+    if keras.backend.backend() != "tensorflow":
+        return _backend_strategy(name, devices)
+    if name == "data_parallel":
+        raise ValueError("strategy 'data_parallel' is keras.distribution's for the JAX backend; on TensorFlow use "
+                         "'mirrored' (or 'auto')")
+    import tensorflow as tf
+
     if name == "auto":
         name = _auto_name(tf)
     if name == "default":
