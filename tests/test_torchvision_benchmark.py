@@ -3,29 +3,20 @@ one round): a row per Keras backend, each with Keras's and torch's images/s and
 their ratio, in the printed table and in the JSON."""
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 
 import pytest
+from _benchmarks import run_benchmark
 
 pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGV = ["--models", "resnet50", "--image-size", "64", "--batch-size", "2", "--rounds", "1", "--warmup", "0",
         "--steps", "1", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("torchvision_bench") / "report.json"
-    done = subprocess.run([sys.executable, "benchmarks/torchvision_throughput.py", *ARGV, "--json", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    with open(out) as handle:
-        return done.stdout.splitlines(), json.load(handle)
+    return run_benchmark("torchvision_throughput.py", ARGV, str(tmp_path_factory.mktemp("torchvision_bench")))
 
 
 def test_the_json_has_a_row_per_backend_with_the_ratios(bench_run):

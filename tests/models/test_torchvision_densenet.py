@@ -20,7 +20,7 @@ DEPTHS = (121, 169, 201)
 
 
 @pytest.mark.parametrize("input_hw", [(224, 224), (160, 224)], ids=["224x224", "160x224"])
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("depth", [pytest.param(d, marks=[pytest.mark.exhaustive] if d != 121 else []) for d in DEPTHS])
 def test_torchvision_densenet_parity(depth, input_hw):
     torch_model = getattr(torchvision.models, f"densenet{depth}")(weights=None)
     assert_torchvision_parity(f"densenet{depth}_torchvision", torch_model, input_hw)

@@ -42,9 +42,17 @@ CLASSIFIERS = [
     ("googlenet", lambda: tv.googlenet(aux_logits=False, init_weights=True), (96, 128)),
 ]
 VGGS = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+# Deeper and wider members of a family whose table the first member already exercises: run with -m exhaustive.
+EXHAUSTIVE = {"resnet34", "resnet101_torchvision", "resnet152_torchvision", "resnext101_32x8d", "resnext101_64x4d",
+              "wide_resnet101_2", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"}
 
 
-@pytest.mark.parametrize("name,make,other_size", CLASSIFIERS, ids=[c[0] for c in CLASSIFIERS])
+def _sweep(cases, name_of=lambda case: case):
+    return [pytest.param(*(case if isinstance(case, tuple) else (case,)), id=name_of(case),
+                         marks=[pytest.mark.exhaustive] if name_of(case) in EXHAUSTIVE else []) for case in cases]
+
+
+@pytest.mark.parametrize("name,make,other_size", _sweep(CLASSIFIERS, lambda case: case[0]))
 def test_logits_equal_torchvision_at_default_and_non_square_size(name, make, other_size):
     torch.manual_seed(0)
     torch_model = make()
@@ -53,7 +61,7 @@ def test_logits_equal_torchvision_at_default_and_non_square_size(name, make, oth
         assert_torchvision_parity(name, torch_model, size)
 
 
-@pytest.mark.parametrize("name", VGGS)
+@pytest.mark.parametrize("name", _sweep(VGGS))
 def test_vgg_logits_at_224_and_features_at_a_non_square_size(name):
     # The flattening top needs 224×224 (torchvision pools adaptively to 7×7 first: the identity there);
     # the convolutional part takes any size and equals torchvision's ``features``.
