@@ -278,7 +278,7 @@ class TensorFlowOps:
     backend's ``numpy``, ``core``, ``math`` and ``nn`` functions, and its
     ``image`` module), plus ``random`` with ``keras.random``'s ``uniform`` and
     ``normal``. The functions keras_cv_course uses have keras.ops' signatures in
-    Keras 3.15 (tests/data/test_backends.py checks them). TensorFlow is imported
+    Keras 3.15 (tests/data/test_pipeline_backends.py checks them). TensorFlow is imported
     at the first use, not before."""
 
     _MODULES = ("numpy", "core", "math", "nn")

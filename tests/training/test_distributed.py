@@ -18,8 +18,10 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "dist_script.py")
 # Summing the same 64 gradients in two halves instead of one pass changes float32
 # rounding only: after 8 SGD steps the weights agree to ~3e-8 (measured); the
 # bound below leaves room for other CPU kernels while still failing on any real
-# difference (one step moves the weights by ~5e-3, eight by ~4e-2).
-ATOL = 1e-5
+# difference (one step moves the weights by ~5e-3, eight by ~4e-2). Once, in a
+# CI run with the backend matrix's JAX and PyTorch subprocesses loading the 2
+# cores, they differed by 6e-5 (not reproduced alone: 3e-8 again), so 1e-4.
+ATOL = 1e-4
 
 
 def _env(extra=None):
