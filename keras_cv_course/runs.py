@@ -89,7 +89,7 @@ def load_model_file(spec, *, compile=True, sha256=None):
     if path.endswith(".keras"):
         check_keras_archive(path)
     try:
-        return keras.models.load_model(path, compile=compile)
+        return _load_keras_model(path, compile)
     except ValueError as error:
         if "safe_mode" not in str(error):
             raise
@@ -101,6 +101,24 @@ def load_model_file(spec, *, compile=True, sha256=None):
         raise CorruptFileError(f"{path} is truncated or corrupt: Keras cannot read it ({error}). Use another copy "
                                "(a run directory keeps best.keras, last.keras and checkpoints/) or save the model "
                                "again.") from error
+
+
+def _load_keras_model(path, compile):
+    """``keras.models.load_model``; a compiled mixed_float16 model is loaded
+    again under that global policy, since Keras 3.15 rebuilds its optimizer
+    without the ``LossScaleOptimizer`` otherwise and skips the saved optimizer
+    state ("Skipping variable loading for optimizer"), losing it on resume."""
+    import keras
+
+    from keras_cv_course import precision
+
+    model = keras.models.load_model(path, compile=compile)
+    if not compile or precision.model_precision(model) != "mixed_float16" or model.optimizer is None:
+        return model
+    if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
+        return model
+    with precision.policy_scope("mixed_float16"):
+        return keras.models.load_model(path, compile=compile)
 
 
 def recorded_model(spec):

@@ -23,6 +23,7 @@ import numpy as np
 from keras import layers
 
 from keras_cv_course import _keras_compat
+from keras_cv_course.precision import functional_model
 
 __all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "with_input_shape", "transfer_classifier", "trainable_summary"]
 
@@ -137,7 +138,7 @@ def transfer_classifier(conv_base, *, hidden=256, classes=1, dropout=0.0, name=N
     x = conv_base(inputs)
     for layer in head:
         x = layer(x)
-    return keras.Model(inputs, x, name=name or f"{conv_base.name}_transfer")
+    return functional_model(inputs, x, name=name or f"{conv_base.name}_transfer")
 
 
 def trainable_summary(model):
@@ -208,7 +209,7 @@ def convolutionize(model, *, input_shape=None, name=None):
     inputs = keras.Input(shape=shape, name=model.inputs[0].name)
     outputs = converter.run(inputs)
     converter.check_done()
-    return keras.Model(inputs, outputs, name=name or f"{model.name}_fcn")
+    return functional_model(inputs, outputs, name=name or f"{model.name}_fcn")
 
 
 def total_stride(model):

@@ -305,10 +305,12 @@ class ImageNormalization(keras.layers.Layer):
         self.count = self.add_weight(name="count", shape=(), dtype="int", initializer="zeros", trainable=False)
 
     def call(self, inputs):
-        inputs = keras.ops.cast(inputs, self.compute_dtype)
-        mean = keras.ops.cast(self.mean, self.compute_dtype)
-        std = keras.ops.sqrt(keras.ops.cast(self.variance, self.compute_dtype))
-        return (inputs - mean) / keras.ops.maximum(std, self.epsilon)
+        # In float32 under every policy (epsilon 1e-7 is below float16's smallest
+        # normal number), then in the compute dtype.
+        inputs = keras.ops.cast(inputs, "float32")
+        std = keras.ops.sqrt(keras.ops.cast(self.variance, "float32"))
+        normalized = (inputs - keras.ops.cast(self.mean, "float32")) / keras.ops.maximum(std, self.epsilon)
+        return keras.ops.cast(normalized, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -11,6 +11,7 @@ class LocalResponseNormalization(keras.layers.Layer):
     ``b = a / (k + alpha / n * sum_{window of n channels} a**2) ** beta``, the
     Caffe/PyTorch convention that divides ``alpha`` by the window size ``n``.
     Defaults are AlexNet's: k=2, n=5, alpha=1e-4, beta=0.75. Channels-last input.
+    Computed in float32 under a mixed policy; the output has the compute dtype.
     """
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, **kwargs):
@@ -23,15 +24,18 @@ class LocalResponseNormalization(keras.layers.Layer):
         self.k = float(k)
 
     def call(self, inputs):
+        # In float32 under every policy: a float16 square overflows above 255, and
+        # the window sum of five squares loses its low digits in bfloat16.
+        x = ops.cast(inputs, "float32")
         half = self.size // 2
-        squared = ops.square(inputs)
+        squared = ops.square(x)
         padded = ops.pad(squared, [[0, 0], [0, 0], [0, 0], [half, half]])
         channels = ops.shape(inputs)[-1]
         window_sum = padded[..., 0:channels]
         for offset in range(1, self.size):
             window_sum = window_sum + padded[..., offset : offset + channels]
         scale = self.k + (self.alpha / self.size) * window_sum
-        return inputs / ops.power(scale, self.beta)
+        return ops.cast(x / ops.power(scale, self.beta), inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -79,6 +79,7 @@ from keras_cv_course.detection.heads import DetectionHead, register_head, regist
 from keras_cv_course.models import _common, trained_weights
 from keras_cv_course.models import yolo as yolo_models
 from keras_cv_course.models.registry import FeatureTap
+from keras_cv_course.precision import functional_model
 
 __all__ = ["YOLOv1Loss", "YOLOv1Head", "RandomExposureSaturation", "yolo_augmentation", "yolov1_detector",
            "head_from_model", "YOLOv1Fashion", "yolov1_fashion", "OUTPUT"]
@@ -369,7 +370,7 @@ def yolov1_detector(backbone_or_name, *, tap=None, grid=7, boxes_per_cell=2, cla
     extractor = models.feature_extractor(source, [key], **kwargs)
     outputs = yolo_models.detection_top(extractor.output[key], grid=grid, boxes_per_cell=boxes_per_cell,
                                         classes=classes, top=top, units=units, dropout=dropout)
-    model = keras.Model(extractor.inputs, {OUTPUT: outputs}, name=name or f"yolov1_{info.name}")
+    model = functional_model(extractor.inputs, {OUTPUT: outputs}, name=name or f"yolov1_{info.name}")
     return model, YOLOv1Head(classes, grid=grid, boxes_per_cell=boxes_per_cell, **(head_options or {}))
 
 

@@ -29,7 +29,7 @@ import os
 import keras
 from keras import layers
 
-from keras_cv_course import _files
+from keras_cv_course import _files, precision
 from keras_cv_course.backends import fix_torch_backend
 from keras_cv_course.models import weight_files
 
@@ -271,10 +271,11 @@ def finish_model(inputs, outputs, *, name, weights, weight_spec, include_top, we
     """Build the ``keras.Model`` and load ``weights`` (a name or a file), the
     file first checked against ``weights_sha256`` when given; ``architecture``
     is the registered name the model is built as (which name table a torch
-    file goes through). On PyTorch it also corrects two faults of Keras's PyTorch backend
+    file goes through). Under a mixed global dtype policy the layers producing
+    the outputs compute in float32 (``precision.float32_outputs``). On PyTorch it also corrects two faults of Keras's PyTorch backend
     (``keras_cv_course.backends.fix_torch_backend``)."""
     fix_torch_backend()
-    model = keras.Model(inputs, outputs, name=name)
+    model = precision.functional_model(inputs, outputs, name=name)
     if weight_spec is not None:
         path = weight_spec.fetch(name, include_top)
     elif weights is not None:

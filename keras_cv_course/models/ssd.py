@@ -114,6 +114,7 @@ from keras_cv_course import _keras_compat, surgery
 from keras_cv_course.models import _common, vgg
 from keras_cv_course.models.features import feature_extractor, find_backbone
 from keras_cv_course.models.registry import FeatureTap, get_model, model_info
+from keras_cv_course.precision import functional_model
 
 __all__ = ["L2Normalization", "SSDLayout", "ssd_head_layers", "ssd300_vgg16", "ssdlite_mobilenetv2", "ssd_on_backbone",
            "ssd_layout", "ssd300_vgg16_layout", "ssdlite_mobilenetv2_layout", "vgg16_fc_to_ssd", "load_vgg16_weights",
@@ -490,7 +491,7 @@ def ssd_on_backbone(backbone_or_name, taps=("P3", "P4", "P5"), *, num_classes, b
         maps.append(x)
     prefix = "ssdlite" if separable else "ssd"
     outputs = ssd_head_layers(maps, boxes_per_location, num_classes, separable=separable)
-    return keras.Model(_single(extractor.inputs), outputs, name=name or f"{prefix}_{backbone_name}")
+    return functional_model(_single(extractor.inputs), outputs, name=name or f"{prefix}_{backbone_name}")
 
 
 def _extra_widths(extra_channels, levels, last):

@@ -63,6 +63,7 @@ from keras_cv_course.blocks import conv_bn_act
 from keras_cv_course.models import _common, trained_weights, vgg
 from keras_cv_course.models.features import feature_extractor, find_backbone
 from keras_cv_course.models.registry import model_info
+from keras_cv_course.precision import functional_model
 
 __all__ = ["bilinear_kernel", "BilinearInitializer", "BilinearUpsampling", "CropToReference", "crop_offsets",
            "fcn_head", "fcn_on_backbone", "load_classifier_weights", "VARIANTS", "GEOMETRIES",
@@ -474,7 +475,7 @@ def fcn_on_backbone(backbone, levels=("P5", "P4", "P3"), *, classes, learnable_u
     image = extractor.inputs[0]
     masks = fcn_head(image, features, [tap.stride for tap in taps], classes=classes, geometry="same",
                      learnable_upsampling=learnable_upsampling, activation=activation, score_name="score_fr")
-    return keras.Model(image, masks, name=name or f"fcn{taps[-1].stride}s_{info.name}")
+    return functional_model(image, masks, name=name or f"fcn{taps[-1].stride}s_{info.name}")
 
 
 # ----------------------------------------------------------------------------- registered models

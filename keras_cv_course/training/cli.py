@@ -68,6 +68,7 @@ def add_commands(subparsers):
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.add_argument("--no-shuffle", action="store_true",
                        help="train on the images in their stored order (exact comparisons, e.g. across backends)")
+    add_compute_flags(train, resumed)
     add_data_flags(train)
     train.set_defaults(func=run_train)
 
@@ -80,6 +81,7 @@ def add_commands(subparsers):
     evaluate.add_argument("--batch-size", type=positive_int, default=256)
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.add_argument("--sha256", type=sha256_digest, default=None, help="the sha256 the model file must have")
+    add_precision_flag(evaluate)
     add_data_flags(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
@@ -91,7 +93,24 @@ def add_commands(subparsers):
     predict.add_argument("--out", default=None, help="segmentation: folder for the predicted masks (PNG, class ids)")
     predict.add_argument("--sha256", type=sha256_digest, default=None,
                          help="the sha256 the model file (or a registered model's weight file) must have")
+    add_precision_flag(predict)
     predict.set_defaults(func=run_predict)
+
+
+def add_precision_flag(parser, resumed=""):
+    """``--precision``, shared by ``kcc train``/``evaluate``/``predict``/``bench``."""
+    from keras_cv_course.precision import AUTO, PRECISIONS
+
+    parser.add_argument("--precision", choices=(AUTO,) + PRECISIONS, default=None,
+                        help="dtype policy (mixed: 16-bit compute, float32 variables and outputs); default auto, the "
+                             f"fastest on this machine (keras_cv_course.precision){resumed}")
+
+
+def add_compute_flags(parser, resumed):
+    """``--precision`` and ``--jit-compile`` of ``kcc train``."""
+    add_precision_flag(parser, resumed)
+    parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default=None,
+                        help=f"XLA (torch.compile on PyTorch); default auto, the choice measured faster here{resumed}")
 
 
 def add_data_flags(parser):
@@ -144,7 +163,8 @@ def run_train(args):
         strategy=args.strategy, run_dir=run_dir, resume=args.resume, seed=args.seed, weight_decay=args.weight_decay,
         finetune_from=args.finetune_from, freeze_until=args.freeze_until, data_dir=args.data_dir,
         validation_split=args.validation_split, verbose=not args.quiet, progress_seconds=args.progress_seconds,
-        shuffle=not args.no_shuffle, command=train_command(args, dataset, plan, run_dir), **data_options(args),
+        shuffle=not args.no_shuffle, command=train_command(args, dataset, plan, run_dir), precision=args.precision,
+        jit_compile=args.jit_compile, **data_options(args),
     )
     return 0 if result.model is not None else 1
 
@@ -216,7 +236,8 @@ def train_command(args, dataset, plan, run_dir):
         parts += ["--validation-split", f"{args.validation_split:g}"]
     for option, value in (("--task", args.task), ("--augment", args.augment), ("--weight-decay", args.weight_decay),
                           ("--data-dir", args.data_dir), ("--finetune-from", args.finetune_from),
-                          ("--sha256", args.sha256), ("--freeze-until", args.freeze_until)):
+                          ("--sha256", args.sha256), ("--freeze-until", args.freeze_until),
+                          ("--precision", args.precision), ("--jit-compile", args.jit_compile)):
         if value is not None:
             parts += [option, str(value)]
     if args.resume:
@@ -263,6 +284,18 @@ def _is_imagenet(dataset):
     return isinstance(dataset, str) and dataset.lower() == "imagenet" and not os.path.isdir(dataset)
 
 
+def _in_precision(loaded, args):
+    """``loaded`` with its model in ``--precision`` (auto: the faster here for
+    the model it holds); ``args.precision`` becomes the resolved name."""
+    import dataclasses
+
+    from keras_cv_course.precision import inference_model
+
+    name = recorded_model(args.model) if os.path.exists(args.model) else args.model
+    model, args.precision = inference_model(loaded.model, args.precision, name)
+    return dataclasses.replace(loaded, model=model)
+
+
 def _task_of(loaded):
     from keras_cv_course.tasks import get_task
 
@@ -290,7 +323,7 @@ def _evaluation_data(loaded, dataset, split, data_dir, *, download=True, on_erro
 def run_evaluate(args):
     from keras_cv_course import data
 
-    loaded = load_run(args.model, sha256=args.sha256)
+    loaded = _in_precision(load_run(args.model, sha256=args.sha256), args)
     model, task = loaded.model, _task_of(loaded)
     dataset = data.check_dataset(args.dataset or loaded.dataset)
     if dataset is None:
@@ -311,7 +344,7 @@ def run_evaluate(args):
                          default=_json_value))
         return 0
     crops = " (ten-crop)" if args.ten_crop else ""
-    print(f"{args.model} on {described}{crops}: {task.headline(summary)}")
+    print(f"{args.model} on {described}{crops} [{args.precision}]: {task.headline(summary)}")
     per_class = summary.get("per_class_accuracy") or summary.get("per_class") or {}
     for name, value in per_class.items():
         value = value.get("average_precision") if isinstance(value, dict) else value
@@ -346,7 +379,7 @@ def run_predict(args):
 
     from keras_cv_course.preprocessing import preprocess_input
 
-    loaded = load_run(args.model, sha256=args.sha256)
+    loaded = _in_precision(load_run(args.model, sha256=args.sha256), args)
     model, task = loaded.model, _task_of(loaded)
     height, width, channels = model.input_shape[1:]
     names = _class_names(loaded, args.dataset)

@@ -36,6 +36,7 @@ import time
 import keras
 
 from keras_cv_course import _keras_compat, tasks
+from keras_cv_course import precision as precision_lib
 from keras_cv_course.adaptation import ADAPT_IMAGES, adapt_model
 from keras_cv_course.backends import fix_torch_backend
 from keras_cv_course.runs import CALLABLE_PREFIX, load_model_file, model_path
@@ -247,12 +248,13 @@ def _build(model_or_name, info, *, task, num_classes, channels, finetune_from, f
 
 
 DEFAULTS = {"epochs": 10, "batch_size": 128, "optimizer": "adam", "learning_rate": 1e-3, "schedule": "constant",
-            "augment": None, "weight_decay": None}
+            "augment": None, "weight_decay": None, "precision": precision_lib.AUTO, "jit_compile": precision_lib.AUTO}
 NO_AUGMENT = "none"  # asks a resumed run to stop augmenting (None keeps its recorded augmentation)
-RESUME_KEYS = ("model", "dataset", "task", "optimizer", "weight_decay")
+RESUME_KEYS = ("model", "dataset", "task", "optimizer", "weight_decay", "precision")
 WHY_KEPT = {"optimizer": " (its state, restored from the checkpoint, belongs to that optimizer)",
-            "weight_decay": " (it is part of the optimizer restored from the checkpoint)"}
-CHANGEABLE_ON_RESUME = ("epochs", "batch_size", "learning_rate", "schedule", "augment")
+            "weight_decay": " (it is part of the optimizer restored from the checkpoint)",
+            "precision": " (the checkpoint's layers compute in it, and mixed_float16 has its own loss-scaling optimizer)"}
+CHANGEABLE_ON_RESUME = ("epochs", "batch_size", "learning_rate", "schedule", "augment", "jit_compile")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -385,6 +387,8 @@ def fit(
     evaluate=True,
     shuffle=True,
     command=None,
+    precision=None,
+    jit_compile=None,
 ):
     """Train ``model_or_name`` on ``train``, validate on ``val``, write ``run_dir``.
 
@@ -421,6 +425,14 @@ def fit(
     (surgery.freeze). ``progress_seconds``: with ``verbose``, a progress line
     inside an epoch at most this often (0: per-epoch lines only).
     ``shuffle=False`` keeps the training data in order (for exact comparisons).
+    ``precision``: "float32", "mixed_bfloat16", "mixed_float16" or "auto"
+    (None: "auto" in a new run, the recorded one when resuming; see
+    ``keras_cv_course.precision``: the fastest on this machine); the model is
+    built (or a given one converted, ``precision.with_precision``) in it, with
+    float32 outputs, and the run records the resolved name; a resume cannot
+    change it. ``jit_compile``: True, False or "auto" (the measured faster
+    choice for the model here, ``precision.default_jit_compile``); it may change
+    on resume.
     A fresh model's layers that need data (``adapt`` and ``is_adapted``, see
     ``keras_cv_course.adaptation``; ``blocks.PatchWhitening``) are adapted to the
     first 5,000 training images, un-augmented, before the first step; those
@@ -444,7 +456,8 @@ def fit(
     if chief:
         os.makedirs(run_dir, exist_ok=True)
     requested = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer and optimizer.lower(),
-                 "learning_rate": learning_rate, "schedule": schedule, "augment": augment, "weight_decay": weight_decay}
+                 "learning_rate": learning_rate, "schedule": schedule, "augment": augment, "weight_decay": weight_decay,
+                 **_requested_compute(precision, jit_compile)}
     with _locked(run_dir, chief), _resume_hint_on_interrupt(run_dir, command):
         state = cb.read_state(run_dir) if resume else None
         if chief and not resume and cb.read_state(run_dir) is not None:
@@ -489,6 +502,22 @@ def _resume_hint_on_interrupt(run_dir, command):
         raise TrainingInterrupted(run_dir, done, resume_command) from None
 
 
+def _requested_compute(precision, jit_compile):
+    """``precision`` and ``jit_compile`` as requested, checked; "auto" and None
+    are None (a new run resolves them in ``_train``, a resumed one keeps its own)."""
+    precision = precision_lib.check_precision(precision)
+    jit_compile = precision_lib.check_jit_compile(precision_lib.AUTO if jit_compile is None else jit_compile)
+    return {"precision": None if precision == precision_lib.AUTO else precision,
+            "jit_compile": None if jit_compile == precision_lib.AUTO else jit_compile}
+
+
+def _in_precision(model, precision):
+    """``model`` when it computes in ``precision`` with float32 outputs, else its ``with_precision`` copy."""
+    if precision_lib.model_precision(model) == precision:
+        return precision_lib.float32_outputs(model)
+    return precision_lib.with_precision(model, precision)
+
+
 def _train(name, info, given, train, val, *, state, options, task, strategy, run_dir, chief, seed, finetune_from,
            freeze_until, data_dir, preprocessing, class_names, validation_split, steps_per_epoch, verbose,
            progress_seconds, evaluate, shuffle, command, started, download=True, on_error="skip"):
@@ -502,14 +531,19 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
     run_data = open_data(train, val, data_dir=data_dir, validation_split=validation_split, seed=seed or 0,
                          class_names=class_names, download=download, on_error=on_error, verbose=verbose and chief)
     label_spec = run_data.train.element_spec[1]
-    with strategy.scope():
+    if options["precision"] == precision_lib.AUTO or options["jit_compile"] == precision_lib.AUTO:
+        resolved = precision_lib.resolve(options["precision"], options["jit_compile"], name)
+        options = {**options, "precision": resolved[0], "jit_compile": resolved[1]}
+    with strategy.scope(), precision_lib.policy_scope(options["precision"]):
         if state is not None:
             model = load_model_file(cb.inside_run_dir(run_dir, state["checkpoint"]))
+            options["precision"] = precision_lib.model_precision(model)  # what the checkpoint computes in
             initial_epoch = int(state["epoch"]) + 1
         else:
             model = _build(name if given is None else given, info, task=tasks.unbound_task(task, info),
                            num_classes=run_data.num_classes, channels=run_data.channels,
                            finetune_from=finetune_from, freeze_until=freeze_until)
+            model = _in_precision(model, options["precision"])
             initial_epoch = 0
     if state is not None and task is not None:
         check_resume(state.get("config", {}), {"task": tasks.describe(task)}, describe=tasks.describe)
@@ -523,7 +557,9 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
         with strategy.scope():
             lr = make_schedule(options["schedule"], options["learning_rate"], epochs=epochs, steps_per_epoch=steps)
             model.compile(optimizer=make_optimizer(options["optimizer"], lr, weight_decay=options["weight_decay"]),
-                          **bound.compile_kwargs(model))
+                          jit_compile=options["jit_compile"], **bound.compile_kwargs(model))
+    else:
+        model.jit_compile = options["jit_compile"]
 
     encoder = bound.encoder(model)
 
@@ -549,6 +585,7 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
         "epochs": epochs, "batch_size": batch_size, "global_batch_size": global_batch,
         "steps_per_epoch": steps, "optimizer": options["optimizer"], "learning_rate": options["learning_rate"],
         "schedule": options["schedule"], "augment": options["augment"], "weight_decay": options["weight_decay"],
+        "precision": options["precision"], "jit_compile": options["jit_compile"],
         "backend": keras.backend.backend(), "strategy": type(strategy).__name__, "replicas": replicas, "seed": seed, "preprocessing": preprocessing_record(mode),
         "input_shape": [height, width, channels], "finetune_from": finetune_from, "freeze_until": freeze_until,
         "command": command, "adapted_layers": adapted, "adapt_seconds": adapt_seconds,
