@@ -558,7 +558,7 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
             lr = make_schedule(options["schedule"], options["learning_rate"], epochs=epochs, steps_per_epoch=steps)
             model.compile(optimizer=make_optimizer(options["optimizer"], lr, weight_decay=options["weight_decay"]),
                           jit_compile=options["jit_compile"], **bound.compile_kwargs(model))
-    else:
+    elif options["jit_compile"] != precision_lib.AUTO:
         model.jit_compile = options["jit_compile"]
 
     encoder = bound.encoder(model)
