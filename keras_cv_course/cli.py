@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-COMMAND_MODULES = ("keras_cv_course.training.cli", "keras_cv_course.training.bench", "keras_cv_course.visualize.cli", "keras_cv_course.models.convert_cli")
+COMMAND_MODULES = ("keras_cv_course.training.cli", "keras_cv_course.bench", "keras_cv_course.visualize.cli", "keras_cv_course.models.convert_cli")
 
 
 REFUSED = 2  # the exit status of every refused input: a bad option (argparse), name, file or run directory

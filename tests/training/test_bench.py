@@ -10,7 +10,7 @@ import pytest
 from keras_cv_course.cli import main as kcc
 from keras_cv_course.models import get_model
 from keras_cv_course.models.complexity import count_flops
-from keras_cv_course.training import bench
+from keras_cv_course import bench
 
 
 @pytest.fixture(scope="module")
