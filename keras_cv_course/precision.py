@@ -151,9 +151,15 @@ def inference_model(model, precision, model_name=None):
     precision = check_precision(precision)
     if precision == AUTO:
         precision = default_precision(model_name, use="inference")
+    return in_precision(model, precision), precision
+
+
+def in_precision(model, precision):
+    """``model`` when it computes in ``precision`` (a policy name) with float32
+    outputs, else its ``with_precision`` copy."""
     if model_precision(model) == precision:
-        return float32_outputs(model), precision
-    return with_precision(model, precision), precision
+        return float32_outputs(model)
+    return with_precision(model, precision)
 
 
 def default_jit_compile(model_name=None, *, path=CHOICES_FILE):

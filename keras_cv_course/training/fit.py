@@ -511,13 +511,6 @@ def _requested_compute(precision, jit_compile):
             "jit_compile": None if jit_compile == precision_lib.AUTO else jit_compile}
 
 
-def _in_precision(model, precision):
-    """``model`` when it computes in ``precision`` with float32 outputs, else its ``with_precision`` copy."""
-    if precision_lib.model_precision(model) == precision:
-        return precision_lib.float32_outputs(model)
-    return precision_lib.with_precision(model, precision)
-
-
 def _train(name, info, given, train, val, *, state, options, task, strategy, run_dir, chief, seed, finetune_from,
            freeze_until, data_dir, preprocessing, class_names, validation_split, steps_per_epoch, verbose,
            progress_seconds, evaluate, shuffle, command, started, download=True, on_error="skip"):
@@ -543,7 +536,7 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
             model = _build(name if given is None else given, info, task=tasks.unbound_task(task, info),
                            num_classes=run_data.num_classes, channels=run_data.channels,
                            finetune_from=finetune_from, freeze_until=freeze_until)
-            model = _in_precision(model, options["precision"])
+            model = precision_lib.in_precision(model, options["precision"])
             initial_epoch = 0
     if state is not None and task is not None:
         check_resume(state.get("config", {}), {"task": tasks.describe(task)}, describe=tasks.describe)
