@@ -8,9 +8,11 @@ on this machine's CPU: seconds of training until the test accuracy first reaches
   ``fashion_cnn_wide`` (the accuracy model) trained by ``kcc train`` (their
   commands are printed and are the ones weights/manifest.json records).
 
-It ends with the issue's two targets, checked on these runs: >= 92% test
-accuracy within 60 s of training for a small model (<= 500k parameters), and
->= 94% for the deeper model (``fashion_cnn_wide``).
+It ends with the targets, checked on these runs: >= 92% test accuracy within
+60 s of training for a small model (<= 500k parameters); >= 94% for the deeper
+model (``fashion_cnn_wide``); and for any model 93% within 60 s, 94% within
+10 minutes, 95% within an hour (``TIME_TARGETS``). Seconds depend on the CPU:
+the plain Keras LeNet-5 of the same run is the yardstick.
 
 Training seconds exclude the per-epoch test evaluation (``train_seconds`` of
 history.csv; the plain script measures the same way). Accuracy is checked once
@@ -48,6 +50,8 @@ THRESHOLDS = (0.91, 0.92, 0.93, 0.94)
 SMALL_PARAMS = 500_000
 SMALL_TARGET = (0.92, 60.0)  # accuracy within seconds of training
 DEEP_MODEL, DEEP_TARGET = "fashion_cnn_wide", 0.94
+# Any model, seconds of training: 93% in a minute, 94% in ten, 95% in an hour (the stretch).
+TIME_TARGETS = ((0.93, 60.0), (0.94, 600.0), (0.95, 3600.0))
 
 
 def plain_lenet5_model():
@@ -155,7 +159,24 @@ def target_lines(results):
         final = results[DEEP_MODEL][0][-1]["val_accuracy"]
         lines.append(f"target >= {DEEP_TARGET:.0%} for the deeper model: {'met' if final >= DEEP_TARGET else 'NOT met'} "
                      f"by {DEEP_MODEL} (final test accuracy {final:.4f})")
-    return lines
+    return lines + [time_target_line(results, accuracy, seconds) for accuracy, seconds in TIME_TARGETS]
+
+
+def time_target_line(results, accuracy, seconds):
+    """Whether any model of ``results`` reaches ``accuracy`` within ``seconds`` of
+    training; else which comes closest (soonest to it, or the best accuracy)."""
+    reached = {name: time_to(rows, accuracy) for name, (rows, _) in results.items()}
+    reached = {name: t for name, t in reached.items() if t is not None}
+    head = f"target >= {accuracy:.0%} within {seconds:.0f} s, any model: "
+    if reached and min(reached.values()) <= seconds:
+        best = min(reached, key=reached.get)
+        return head + f"met by {best} ({reached[best]:.0f} s)"
+    if reached:
+        best = min(reached, key=reached.get)
+        return head + f"NOT met (soonest: {best} at {reached[best]:.0f} s)"
+    best = max(results, key=lambda name: max(row["val_accuracy"] for row in results[name][0]))
+    top = max(row["val_accuracy"] for row in results[best][0])
+    return head + f"NOT met (never reached; best {best} at {top:.4f})"
 
 
 def main(argv=None):

@@ -21,8 +21,10 @@ backward pass) × images/s over the machine's peak: the FLOP/s of a
 2048×2048 matrix product in the same dtype, measured here (``peak_flops``).
 
 ``--write-choices`` writes the ratios that ``precision`` reads for "auto":
-bfloat16 against float32 (train and inference, both without XLA) and XLA
-against none (train, float32), per model.
+every combination of float32 / mixed_bfloat16 and XLA on / off against float32
+without XLA, train and inference, per model, under this machine's key
+(``precision.machine_key``); other machines' entries and models measured
+before stay.
 """
 
 import functools
@@ -228,35 +230,21 @@ def plot(table, path):
 
 
 def choices(table, cpu):
-    """The ``precision.cpu_choices.json`` document of a ``--write-choices`` table."""
+    """The ``precision.cpu_choices.json`` entry of a ``--write-choices`` table:
+    per model, for train and inference, each measured combination's images/s
+    over float32 without XLA."""
+    from keras_cv_course import precision as precision_lib
     from keras_cv_course.models import model_info
-
-    def speed(name, precision, jit, mode):
-        return next(r[f"{mode}_images_per_s"] for r in table
-                    if r["model"] == name and r["precision"] == precision and r["jit_compile"] == jit)
 
     models = {}
     for name in dict.fromkeys(row["model"] for row in table):
-        base = {mode: speed(name, "float32", False, mode) for mode in ("train", "inference")}
-        models[name] = {"family": model_info(name).family,
-                        "bf16_train": round(speed(name, "mixed_bfloat16", False, "train") / base["train"], 3),
-                        "bf16_inference": round(speed(name, "mixed_bfloat16", False, "inference") / base["inference"], 3),
-                        "xla_train": round(speed(name, "float32", True, "train") / base["train"], 3)}
+        mine = [row for row in table if row["model"] == name]
+        base = next(row for row in mine if row["precision"] == "float32" and not row["jit_compile"])
+        models[name] = {"family": model_info(name).family}
+        for mode in ("train", "inference"):
+            models[name][mode] = {precision_lib.combination(row["precision"], row["jit_compile"]):
+                                  round(row[f"{mode}_images_per_s"] / base[f"{mode}_images_per_s"], 3) for row in mine}
     return {"cpu": cpu, "cores": os.cpu_count(), "command": "kcc bench --write-choices", "models": models}
-
-
-def cpu_name():
-    """The CPU's model name (/proc/cpuinfo), or the platform's processor string."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _compute_dtype(precision):
@@ -275,6 +263,11 @@ def run_bench(args):
     jit = [value == "true" for value in args.jit_compile]
     names, image_size = args.models or list(DEFAULT_MODELS), args.image_size
     if args.write_choices:
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            raise SystemExit(f"kcc bench --write-choices measures TensorFlow's choices (precision reads them only "
+                             f"there); the Keras backend is {keras.backend.backend()!r}")
         names = args.models or list(CHOICE_MODELS)
         precisions, jit = ["float32", "mixed_bfloat16"], [False, True]
     table = []
@@ -293,10 +286,10 @@ def run_bench(args):
         with open(args.json, "w") as handle:
             json.dump({"peaks": peaks, "rows": table}, handle, indent=1)
     if args.write_choices:
-        with open(precision_lib.CHOICES_FILE, "w") as handle:
-            json.dump(choices(table, cpu_name()), handle, indent=1)
-            handle.write("\n")
-        print(f"wrote {precision_lib.CHOICES_FILE}")
+        entry = choices(table, precision_lib.cpu_name())
+        entry["models"] = {**precision_lib.measured_choices()["models"], **entry["models"]}
+        precision_lib.write_choices(entry)
+        print(f"wrote {precision_lib.machine_key()}'s figures into {precision_lib.CHOICES_FILE}")
     return 0
 
 

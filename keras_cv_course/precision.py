@@ -1,7 +1,7 @@
 """Numeric precision and compilation choices of training and inference.
 
     from keras_cv_course import precision
-    precision.default_precision("resnet50")        # "mixed_bfloat16" on a CPU with AVX-512 BF16
+    precision.resolve("auto", "auto", "resnet50")  # ("mixed_bfloat16", True) where measured fastest
     with precision.policy_scope("mixed_bfloat16"):
         model = get_model("resnet50")              # bfloat16 compute, float32 variables and outputs
     model32 = precision.with_precision(model, "float32")
@@ -16,16 +16,21 @@ softmax/sigmoid, the losses and the metrics do too. ``mixed_float16`` trains
 with Keras's ``LossScaleOptimizer`` (``model.compile`` wraps it).
 
 "auto" (the default of ``training.fit`` and of ``kcc train``/``evaluate``/
-``predict``/``bench``) is what is fastest on the machine it runs on:
+``predict``) is what is fastest on the machine it runs on, precision and
+``jit_compile`` (XLA) chosen together (``fastest``), since one decides the other:
+on an AVX2 CPU without bfloat16 hardware, ResNet-50's bfloat16 train step was
+measured at 0.13× float32's without XLA and 1.27× with it.
 
-- the hardware's 16-bit format when it has one (``hardware_precision``: a GPU of
-  compute capability >= 8.0 bfloat16, 7.x float16; a CPU with AVX-512 BF16 or
-  AMX bfloat16), else float32;
-- on a CPU, only for the models whose measured train step is faster that way:
-  ``kcc bench --write-choices`` measures one model per family float32 against
-  mixed_bfloat16 and XLA against none and writes ``cpu_choices.json`` beside
-  this module; a model it did not measure takes its family's figures, and a
-  family not measured stays float32 without XLA.
+- On a CPU under TensorFlow, the measured figures of this machine:
+  ``kcc bench --write-choices`` times one model per family in every combination
+  of float32 / mixed_bfloat16 and XLA on / off, and writes the ratios to float32
+  without XLA into ``cpu_choices.json`` beside this module, under this machine's
+  key (CPU model, cores, AVX/AMX features: ``machine_key``). A model not measured
+  takes its family's least ratios; a combination wins only when more than
+  ``FASTER`` times as fast.
+- Not measured (another machine, family or backend): float32 without XLA on a
+  CPU; on a GPU the hardware's 16-bit format (``hardware_precision``: compute
+  capability >= 8.0 bfloat16, 7.x float16) and Keras's own jit "auto".
 """
 
 import contextlib
@@ -41,7 +46,7 @@ JIT_CHOICES = (AUTO, True, False)
 CHOICES_FILE = os.path.join(os.path.dirname(__file__), "cpu_choices.json")
 FASTER = 1.05  # a measured ratio counts as faster above this (the rounds' spread is a few per cent)
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-RATIOS = ("bf16_train", "bf16_inference", "xla_train")  # measured against float32 / no XLA
+KEY_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni")
 
 
 def check_precision(precision):
@@ -107,42 +112,124 @@ def hardware_precision():
     return "mixed_bfloat16" if cpu_flags() & set(CPU_BF16_FLAGS) else "float32"
 
 
-def measured_choices(path=CHOICES_FILE):
-    """``cpu_choices.json``: {"cpu": ..., "models": {name: {"family", "bf16_train",
-    "bf16_inference", "xla_train"}}} (ratios against float32 / no XLA); empty
-    when the file is missing."""
+def cpu_name(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name (/proc/cpuinfo), or the platform's processor string."""
+    import platform
+
+    try:
+        with open(cpuinfo) as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_key():
+    """This machine as the choices file names it: CPU model, cores and the
+    vector/matrix features that decide the ratios (figures measured on one CPU
+    say nothing about another)."""
+    features = sorted(cpu_flags() & set(KEY_FLAGS)) or ["no AVX"]
+    return f"{cpu_name()}, {os.cpu_count()} cores, {' '.join(features)}"
+
+
+def measured_choices(path=CHOICES_FILE, machine=None):
+    """This machine's (``machine_key()``) entry of ``cpu_choices.json``:
+    {"cpu", "cores", "models": {name: {"family", "bf16_train", "bf16_inference",
+    "xla_train"}}} (ratios against float32 / no XLA); {"models": {}} when the
+    file is missing or has no entry for this machine."""
+    return read_choices(path)["machines"].get(machine or machine_key(), {"models": {}})
+
+
+def read_choices(path=CHOICES_FILE):
+    """The whole choices document, {"machines": {key: entry}}; refused by name when malformed."""
     if not os.path.exists(path):
-        return {"models": {}}
+        return {"machines": {}}
     with open(path) as handle:
-        return json.load(handle)
+        try:
+            document = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not JSON ({error}); rewrite it with kcc bench --write-choices") from None
+    if not isinstance(document, dict) or not isinstance(document.get("machines"), dict):
+        raise ValueError(f"{path} must hold {{\"machines\": {{machine: entry}}}}; rewrite it with "
+                         "kcc bench --write-choices")
+    return document
 
 
-def _measured(model_name, path=CHOICES_FILE):
-    """The measured ratios of ``model_name``, else the least of each ratio over
-    its family's measured models (faster only where all of them were), else None."""
+def write_choices(entry, path=CHOICES_FILE, machine=None):
+    """Put ``entry`` (``bench.choices``'s) under this machine's key of the file,
+    keeping the other machines' entries."""
+    document = read_choices(path)
+    document["machines"][machine or machine_key()] = entry
+    with open(path, "w") as handle:
+        json.dump(document, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def combination(precision, jit_compile):
+    """The choices file's name of a (precision, jit_compile) pair: "float32",
+    "mixed_bfloat16+xla", ..."""
+    return precision + ("+xla" if jit_compile else "")
+
+
+def _measured(model_name, use, path=CHOICES_FILE):
+    """{combination: speed ratio to float32 without XLA} measured for ``use`` of
+    ``model_name`` on this machine, else the least ratio of each combination over
+    its family's measured models (faster only where all of them were), else None.
+    Measurements are TensorFlow's on a CPU and speak for nothing else."""
+    if keras.backend.backend() != "tensorflow" or gpu_compute_capability() is not None or not model_name:
+        return None
     models = measured_choices(path)["models"]
     if model_name in models:
-        return models[model_name]
+        return models[model_name][use]
     from keras_cv_course.models import list_models, model_info
 
     if model_name not in list_models():
         return None
-    family = [row for row in models.values() if row.get("family") == model_info(model_name).family]
+    family = [row[use] for row in models.values() if row.get("family") == model_info(model_name).family]
     if not family:
         return None
-    return {key: min(row.get(key, 0) for row in family) for key in RATIOS}
+    return {key: min(row.get(key, 0.0) for row in family) for key in set().union(*family)}
+
+
+def _unmeasured(precision, jit_compile):
+    """"auto" where nothing was measured: the hardware's 16-bit policy on a GPU,
+    float32 on a CPU; no XLA under TensorFlow on a CPU, else Keras's own "auto"."""
+    on_gpu = gpu_compute_capability() is not None
+    if precision == AUTO:
+        precision = hardware_precision() if on_gpu else "float32"
+    if jit_compile == AUTO:
+        jit_compile = AUTO if on_gpu or keras.backend.backend() != "tensorflow" else False
+    return precision, jit_compile
+
+
+def fastest(model_name, precision=AUTO, jit_compile=AUTO, *, use="train", path=CHOICES_FILE):
+    """``(precision, jit_compile)`` with each "auto" filled by the fastest
+    measured combination for ``use`` ("train" or "inference") of ``model_name``
+    here; a combination replaces float32 / no XLA only when measured more than
+    ``FASTER`` times as fast. Unmeasured: ``_unmeasured``."""
+    if use not in ("train", "inference"):
+        raise ValueError(f"use must be 'train' or 'inference'; got {use!r}")
+    precision, jit_compile = check_precision(precision), check_jit_compile(jit_compile)
+    ratios = _measured(model_name, use, path)
+    if ratios is None or AUTO not in (precision, jit_compile):
+        return _unmeasured(precision, jit_compile)
+    jit_fixed = jit_compile if jit_compile != AUTO else False
+    baseline = (precision if precision != AUTO else "float32", jit_fixed)
+    candidates = [(p, j) for p in (PRECISIONS if precision == AUTO else (precision,))
+                  for j in ((False, True) if jit_compile == AUTO else (jit_compile,))
+                  if combination(p, j) in ratios]
+    if combination(*baseline) not in ratios or not candidates:
+        return _unmeasured(precision, jit_compile)
+    best = max(candidates, key=lambda pair: ratios[combination(*pair)])
+    return best if ratios[combination(*best)] > FASTER * ratios[combination(*baseline)] else baseline
 
 
 def default_precision(model_name=None, *, use="train", path=CHOICES_FILE):
-    """What "auto" resolves to for ``model_name`` here (see the module docstring);
-    ``use``: "train" or "inference", whose measured ratio decides on a CPU."""
-    if use not in ("train", "inference"):
-        raise ValueError(f"use must be 'train' or 'inference'; got {use!r}")
-    native = hardware_precision()
-    if native == "float32" or gpu_compute_capability() is not None:
-        return native
-    row = _measured(model_name, path) if model_name else None
-    return native if row is not None and row.get(f"bf16_{use}", 0) > FASTER else "float32"
+    """What precision "auto" resolves to for ``model_name`` here (``fastest``;
+    inference is measured without XLA)."""
+    return fastest(model_name, AUTO, False if use == "inference" else AUTO, use=use, path=path)[0]
 
 
 def inference_model(model, precision, model_name=None):
@@ -163,22 +250,13 @@ def in_precision(model, precision):
 
 
 def default_jit_compile(model_name=None, *, path=CHOICES_FILE):
-    """What ``jit_compile="auto"`` resolves to for ``model_name``: on a CPU under
-    TensorFlow, XLA only where it was measured faster; elsewhere Keras's own "auto"."""
-    if keras.backend.backend() != "tensorflow" or gpu_compute_capability() is not None:
-        return AUTO
-    row = _measured(model_name, path) if model_name else None
-    return bool(row is not None and row.get("xla_train", 0) > FASTER)
+    """What ``jit_compile="auto"`` resolves to for training ``model_name`` here (``fastest``)."""
+    return fastest(model_name, AUTO, AUTO, path=path)[1]
 
 
 def resolve(precision, jit_compile, model_name):
-    """``(precision, jit_compile)`` with "auto" resolved for ``model_name``."""
-    precision, jit_compile = check_precision(precision), check_jit_compile(jit_compile)
-    if precision == AUTO:
-        precision = default_precision(model_name)
-    if jit_compile == AUTO:
-        jit_compile = default_jit_compile(model_name)
-    return precision, jit_compile
+    """``(precision, jit_compile)`` with "auto" resolved for training ``model_name``."""
+    return fastest(model_name, precision, jit_compile)
 
 
 def is_mixed(policy):

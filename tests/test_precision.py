@@ -5,6 +5,7 @@ float32 values under every policy; "auto" follows the hardware and the measured
 choices file."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -174,33 +175,89 @@ def test_detection_losses_take_16_bit_predictions_in_float32():
 
 def _choices(tmp_path, models):
     path = tmp_path / "cpu_choices.json"
-    path.write_text(json.dumps({"cpu": "test", "models": models}))
+    precision.write_choices({"cpu": "test", "models": models}, str(path), machine="this machine")
     return str(path)
 
 
-def test_auto_follows_the_hardware_and_the_measured_ratios(tmp_path, monkeypatch):
-    path = _choices(tmp_path, {"resnet50": {"family": "resnet", "bf16_train": 1.4, "bf16_inference": 1.3,
-                                            "xla_train": 0.8},
-                               "mobilenet_v2": {"family": "mobilenet", "bf16_train": 0.8, "bf16_inference": 1.2,
-                                                "xla_train": 1.3}})
+def _ratios(f32_xla, bf16, bf16_xla):
+    return {"float32": 1.0, "float32+xla": f32_xla, "mixed_bfloat16": bf16, "mixed_bfloat16+xla": bf16_xla}
+
+
+def test_auto_is_the_fastest_measured_combination(tmp_path, monkeypatch):
+    path = _choices(tmp_path, {
+        "resnet50": {"family": "resnet", "train": _ratios(1.06, 0.13, 1.27), "inference": _ratios(0.95, 0.88, 0.87)},
+        "mobilenet_v2": {"family": "mobilenet", "train": _ratios(0.17, 0.28, 0.17),
+                         "inference": _ratios(0.1, 1.2, 0.09)},
+        "lenet5": {"family": "lenet", "train": _ratios(1.29, 0.5, 1.21), "inference": _ratios(1.2, 1.02, 0.99)}})
+    monkeypatch.setattr(precision, "gpu_compute_capability", lambda: None)
+    monkeypatch.setattr(precision, "machine_key", lambda: "this machine")
+    if keras.backend.backend() != "tensorflow":
+        assert precision.resolve("auto", "auto", "resnet50") == ("float32", "auto")  # measured on TensorFlow only
+        return
+    assert precision.fastest("resnet50", path=path) == ("mixed_bfloat16", True)  # together, not one at a time
+    assert precision.fastest("resnet18", path=path) == ("mixed_bfloat16", True)  # its family's figures
+    assert precision.fastest("resnet50", "float32", path=path) == ("float32", True)  # 1.06 > 1.05
+    assert precision.fastest("resnet50", "auto", False, path=path) == ("float32", False)  # bf16 alone is slower
+    assert precision.fastest("mobilenet_v2", path=path) == ("float32", False)
+    assert precision.default_precision("mobilenet_v2", use="inference", path=path) == "mixed_bfloat16"
+    assert precision.fastest("lenet5", path=path) == ("float32", True)
+    assert precision.fastest("alexnet", path=path) == ("float32", False)  # family not measured
+    assert precision.fastest("resnet50", "mixed_float16", True, path=path) == ("mixed_float16", True)  # as asked
+    assert precision.default_jit_compile("resnet50", path=path) is True
+
+
+def test_unmeasured_auto_follows_the_hardware(tmp_path, monkeypatch):
+    path = str(tmp_path / "none.json")
     monkeypatch.setattr(precision, "gpu_compute_capability", lambda: None)
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
     precision.hardware_precision.cache_clear()
     try:
         assert precision.hardware_precision() == "mixed_bfloat16"
-        assert precision.default_precision("resnet50", path=path) == "mixed_bfloat16"
-        assert precision.default_precision("resnet18", path=path) == "mixed_bfloat16"  # its family's figures
-        assert precision.default_precision("mobilenet_v2", path=path) == "float32"
-        assert precision.default_precision("mobilenet_v2", use="inference", path=path) == "mixed_bfloat16"
-        assert precision.default_precision("lenet5", path=path) == "float32"  # family not measured
-        assert precision.default_jit_compile("resnet50", path=path) is False
+        assert precision.default_precision("resnet50", path=path) == "float32"  # a CPU: measured, or float32
         if keras.backend.backend() == "tensorflow":
-            assert precision.default_jit_compile("mobilenet", path=path) is True
-        monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f"}))
-        precision.hardware_precision.cache_clear()
-        assert precision.default_precision("resnet50", path=path) == "float32"
+            assert precision.default_jit_compile("resnet50", path=path) is False
         monkeypatch.setattr(precision, "gpu_compute_capability", lambda: (7, 5))
         precision.hardware_precision.cache_clear()
-        assert precision.default_precision("lenet5", path=path) == "mixed_float16"
+        assert precision.resolve("auto", "auto", "lenet5") == ("mixed_float16", "auto")
+        monkeypatch.setattr(precision, "gpu_compute_capability", lambda: (8, 0))
+        precision.hardware_precision.cache_clear()
+        assert precision.default_precision("lenet5", path=path) == "mixed_bfloat16"
     finally:
         precision.hardware_precision.cache_clear()
+
+
+def test_the_choices_of_another_machine_are_not_used(tmp_path, monkeypatch):
+    path = str(tmp_path / "cpu_choices.json")
+    faster = {"family": "resnet", "train": _ratios(1.5, 1.4, 1.3), "inference": _ratios(1.0, 1.3, 1.0)}
+    precision.write_choices({"cpu": "A", "models": {"resnet50": faster}}, path, machine="cpu A, 2 cores, avx512_bf16")
+    precision.write_choices({"cpu": "B", "models": {}}, path, machine="cpu B, 2 cores, avx2")
+    assert set(precision.read_choices(path)["machines"]) == {"cpu A, 2 cores, avx512_bf16", "cpu B, 2 cores, avx2"}
+    monkeypatch.setattr(precision, "gpu_compute_capability", lambda: None)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    precision.hardware_precision.cache_clear()
+    try:
+        monkeypatch.setattr(precision, "machine_key", lambda: "cpu A, 2 cores, avx512_bf16")
+        if keras.backend.backend() == "tensorflow":
+            assert precision.fastest("resnet50", path=path) == ("float32", True)
+        monkeypatch.setattr(precision, "machine_key", lambda: "cpu C, 2 cores, avx512_bf16")
+        assert precision.default_precision("resnet50", path=path) == "float32"
+        if keras.backend.backend() == "tensorflow":
+            assert precision.default_jit_compile("resnet50", path=path) is False
+    finally:
+        precision.hardware_precision.cache_clear()
+
+
+def test_a_malformed_choices_file_is_refused_by_name(tmp_path):
+    path = tmp_path / "cpu_choices.json"
+    path.write_text('{"cpu": "old layout", "models": {}}')
+    with pytest.raises(ValueError, match="machines"):
+        precision.measured_choices(str(path))
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        precision.measured_choices(str(path))
+
+
+def test_the_machine_key_names_the_cpu_cores_and_features(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"fpu", "avx2", "avx512_bf16"}))
+    key = precision.machine_key()
+    assert key.endswith(f", {os.cpu_count()} cores, avx2 avx512_bf16") and key.startswith(precision.cpu_name())

@@ -40,6 +40,16 @@ def test_deep_target_reads_the_deeper_models_final_accuracy(bench):
     assert bench.target_lines(results)[1].startswith("target >= 94% for the deeper model: met")
 
 
+def test_time_targets_name_the_first_model_in_time_or_the_closest(bench):
+    results = {"a": (history((30, 0.925), (59, 0.931), (400, 0.941)), 1000),
+               "b": (history((50, 0.932), (700, 0.945)), 10_000)}
+    assert bench.time_target_line(results, 0.93, 60) == "target >= 93% within 60 s, any model: met by b (50 s)"
+    assert bench.time_target_line(results, 0.94, 600).endswith("met by a (400 s)")
+    assert bench.time_target_line(results, 0.94, 300).endswith("NOT met (soonest: a at 400 s)")
+    assert bench.time_target_line(results, 0.95, 3600).endswith("NOT met (never reached; best b at 0.9450)")
+    assert len(bench.target_lines(results)) == 1 + len(bench.TIME_TARGETS)
+
+
 def test_table_has_a_column_per_threshold(bench):
     text = bench.table({"m": (history((10, 0.915), (20, 0.935)), 1000)})
     header, _, row = text.splitlines()

@@ -55,8 +55,10 @@ def test_choices_are_the_ratios_to_float32_without_xla():
     table = [row("float32", False, 10.0, 40.0), row("float32", True, 8.0, 30.0),
              row("mixed_bfloat16", False, 14.0, 48.0), row("mixed_bfloat16", True, 12.0, 50.0)]
     document = bench.choices(table, "test cpu")
-    assert document["models"]["resnet50"] == {"family": "resnet", "bf16_train": 1.4, "bf16_inference": 1.2,
-                                              "xla_train": 0.8}
+    assert document["models"]["resnet50"] == {
+        "family": "resnet",
+        "train": {"float32": 1.0, "float32+xla": 0.8, "mixed_bfloat16": 1.4, "mixed_bfloat16+xla": 1.2},
+        "inference": {"float32": 1.0, "float32+xla": 0.75, "mixed_bfloat16": 1.2, "mixed_bfloat16+xla": 1.25}}
 
 
 def test_a_bad_precision_is_refused_by_name(capsys):
