@@ -24,6 +24,16 @@ def _seeded_keras():
     keras.backend.clear_session()
 
 
+@pytest.fixture(autouse=True)
+def _no_measured_choices(monkeypatch, tmp_path_factory):
+    """Tests (and the commands they start) see no cpu_choices.json: "auto" is the
+    unmeasured default (float32, no XLA on a CPU) whichever machine the shipped
+    file measured; tests of the choices pass their own file."""
+    from keras_cv_course import precision
+
+    monkeypatch.setenv(precision.CHOICES_ENV, str(tmp_path_factory.getbasetemp() / "no_cpu_choices.json"))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -173,8 +173,8 @@ def test_detection_losses_take_16_bit_predictions_in_float32():
                                rtol=1e-6)
 
 
-def _choices(tmp_path, models):
-    path = tmp_path / "cpu_choices.json"
+def _choices(tmp_path, models, name="cpu_choices.json"):
+    path = tmp_path / name
     precision.write_choices({"cpu": "test", "models": models}, str(path), machine="this machine")
     return str(path)
 
@@ -202,6 +202,8 @@ def test_auto_is_the_fastest_measured_combination(tmp_path, monkeypatch):
     assert precision.default_precision("mobilenet_v2", use="inference", path=path) == "mixed_bfloat16"
     assert precision.fastest("lenet5", path=path) == ("float32", True)
     assert precision.fastest("alexnet", path=path) == ("float32", False)  # family not measured
+    tie = _choices(tmp_path, {"vgg11": {"family": "vgg", "train": _ratios(1.12, 0.1, 1.123), "inference": _ratios(1, 1, 1)}}, "tie.json")
+    assert precision.fastest("vgg11", path=tie) == ("float32", True)  # 16 bits must beat float32's best by 5%
     assert precision.fastest("resnet50", "mixed_float16", True, path=path) == ("mixed_float16", True)  # as asked
     assert precision.default_jit_compile("resnet50", path=path) is True
 
@@ -255,9 +257,24 @@ def test_a_malformed_choices_file_is_refused_by_name(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="not JSON"):
         precision.measured_choices(str(path))
+    path.unlink()
+    precision.write_choices({"models": {"resnet50": {"family": "resnet", "bf16_train": 1.4}}}, str(path),
+                            machine=precision.machine_key())
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(ValueError, match="'resnet50' has no 'train' ratios"):
+            precision.fastest("resnet50", path=str(path))
 
 
 def test_the_machine_key_names_the_cpu_cores_and_features(monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"fpu", "avx2", "avx512_bf16"}))
     key = precision.machine_key()
     assert key.endswith(f", {os.cpu_count()} cores, avx2 avx512_bf16") and key.startswith(precision.cpu_name())
+
+
+def test_the_environment_names_another_choices_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "mine.json")
+    monkeypatch.setenv(precision.CHOICES_ENV, path)
+    precision.write_choices({"cpu": "x", "models": {}}, machine="m")
+    assert precision.read_choices(path)["machines"] == {"m": {"cpu": "x", "models": {}}}
+    monkeypatch.delenv(precision.CHOICES_ENV)
+    assert precision.choices_path() == precision.CHOICES_FILE
