@@ -126,6 +126,14 @@ class Config:
         return statistics.median(self.timings[mode])
 
 
+def reduced_size(name, side):
+    """``side`` for a model whose default input is larger than 32×32 (the
+    ImageNet nets, timed smaller on a CPU), else None (its own size)."""
+    from keras_cv_course.models import model_info
+
+    return side if model_info(name).input_shape[0] > 32 else None
+
+
 def flops_per_image(name, input_shape):
     """Inference FLOPs of one image of ``name`` at ``input_shape`` (``models.complexity``)."""
     from keras_cv_course.models import get_model
@@ -272,8 +280,7 @@ def run_bench(args):
         precisions, jit = ["float32", "mixed_bfloat16"], [False, True]
     table = []
     for name in names:  # one model at a time: its configurations alternate with each other
-        size = image_size or (CHOICE_SIZE if args.write_choices and name not in ("lenet5",) and
-                              not name.startswith("fashion") else None)
+        size = image_size or (reduced_size(name, CHOICE_SIZE) if args.write_choices else None)
         configs = measure([name], precisions, jit, image_size=size, batch_size=args.batch_size, rounds=args.rounds,
                           steps=args.steps, log=lambda line: print(line, flush=True))
         table += rows(configs, _peaks(configs))

@@ -137,9 +137,9 @@ def machine_key():
 
 def measured_choices(path=None, machine=None):
     """This machine's (``machine_key()``) entry of ``cpu_choices.json``:
-    {"cpu", "cores", "models": {name: {"family", "bf16_train", "bf16_inference",
-    "xla_train"}}} (ratios against float32 / no XLA); {"models": {}} when the
-    file is missing or has no entry for this machine."""
+    {"cpu", "cores", "models": {name: {"family", "train": {combination: ratio},
+    "inference": {...}}}} (ratios against float32 without XLA, ``combination``);
+    {"models": {}} when the file is missing or has no entry for this machine."""
     return read_choices(path)["machines"].get(machine or machine_key(), {"models": {}})
 
 
@@ -225,11 +225,12 @@ def fastest(model_name, precision=AUTO, jit_compile=AUTO, *, use="train", path=N
     if use not in ("train", "inference"):
         raise ValueError(f"use must be 'train' or 'inference'; got {use!r}")
     precision, jit_compile = check_precision(precision), check_jit_compile(jit_compile)
+    if AUTO not in (precision, jit_compile):
+        return precision, jit_compile
     ratios = _measured(model_name, use, path)
-    if ratios is None or AUTO not in (precision, jit_compile):
+    if ratios is None:
         return _unmeasured(precision, jit_compile)
-    jit_fixed = jit_compile if jit_compile != AUTO else False
-    baseline = (precision if precision != AUTO else "float32", jit_fixed)
+    baseline = (precision if precision != AUTO else "float32", jit_compile if jit_compile != AUTO else False)
     candidates = [(p, j) for p in (PRECISIONS if precision == AUTO else (precision,))
                   for j in ((False, True) if jit_compile == AUTO else (jit_compile,))
                   if combination(p, j) in ratios]
