@@ -115,8 +115,9 @@ def _figure(sigmoids, tables, path):
     width = 0.38
     for offset, (scores, probabilities) in zip((-width / 2, width / 2), tables.items()):
         right.bar(np.arange(3) + offset, probabilities, width, label=f"scores {tuple(int(s) for s in scores)}")
-    right.set(title="softmax", xticks=range(3), xticklabels=["class 0", "class 1", "class 2"], ylabel="probability")
-    right.legend()
+    right.set(title="softmax", xticks=range(3), xticklabels=["class 0", "class 1", "class 2"], ylabel="probability",
+              ylim=(0, 1.25))
+    right.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
