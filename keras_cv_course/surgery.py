@@ -25,7 +25,8 @@ from keras import layers
 from keras_cv_course import _keras_compat
 from keras_cv_course.precision import functional_model
 
-__all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "with_input_shape", "transfer_classifier", "trainable_summary"]
+__all__ = ["freeze", "unfreeze_from", "flat_layers", "layers_feeding", "with_input_shape", "transfer_classifier", "trainable_summary",
+           "borrow_layer", "FreezeSchedule"]
 
 
 def _is_container(layer):
@@ -139,6 +140,79 @@ def transfer_classifier(conv_base, *, hidden=256, classes=1, dropout=0.0, name=N
     for layer in head:
         x = layer(x)
     return functional_model(inputs, x, name=name or f"{conv_base.name}_transfer")
+
+
+def borrow_layer(model, name, *, new_name=None):
+    """A copy of the built layer ``name`` of ``model`` with its trained weights,
+    for a new model (EE-559 7.5's "neuro-surgery": the first layer of a trained
+    network inside another one). The copy has its own variables: training the new
+    model leaves ``model`` as it was. ``new_name`` renames it (default: the same
+    name)."""
+    source = _layer_named(model, name)
+    if not source.built or not source.weights:
+        raise ValueError(f"Layer {name!r} of {model.name!r} has no weights to borrow (built: {source.built})")
+    config = source.get_config()
+    if new_name is not None:
+        config["name"] = new_name
+    borrowed = type(source).from_config(config)
+    borrowed.build(tuple(source.input.shape))
+    borrowed.set_weights(source.get_weights())
+    return borrowed
+
+
+def _layer_named(model, name):
+    """The leaf layer ``name`` of ``model`` (nested models searched), or a
+    ValueError listing the names there are."""
+    leaves = flat_layers(model)
+    return leaves[_index_of(leaves, name, model)]
+
+
+class FreezeSchedule(keras.callbacks.Callback):
+    """Keep the layers ``layer_names`` frozen for the first ``epochs`` epochs of
+    ``model.fit``, then train them with the rest (EE-559 7.5: a borrowed first
+    layer frozen for the first half of the epochs, so the new layers adapt to it
+    before it moves).
+
+    The layers must be trainable when ``fit`` starts: Keras builds the optimizer
+    for the variables trainable then, and one that never saw them could not train
+    them later. After ``fit`` they are trainable again. TensorFlow and PyTorch
+    backends (JAX's ``fit`` fixes the trainable variables when it starts).
+    """
+
+    def __init__(self, layer_names, epochs):
+        super().__init__()
+        if isinstance(layer_names, str):
+            layer_names = [layer_names]
+        if int(epochs) != epochs or epochs < 0:
+            raise ValueError(f"FreezeSchedule: epochs must be a whole number >= 0; got {epochs!r}")
+        self.layer_names, self.epochs = list(layer_names), int(epochs)
+        self._layers, self._frozen = [], None
+
+    def on_train_begin(self, logs=None):
+        if keras.backend.backend() == "jax":
+            raise RuntimeError("FreezeSchedule cannot change what trains during fit on the JAX backend; "
+                               "call fit twice instead (frozen, then unfrozen with a new optimizer)")
+        self._layers = [_layer_named(self.model, name) for name in self.layer_names]
+        already = [layer.name for layer in self._layers if not layer.trainable]
+        if already:
+            raise ValueError(f"FreezeSchedule: {already} are frozen when fit starts; leave them trainable "
+                             "(the optimizer is built for the variables trainable then) and let the schedule freeze them")
+        optimizer = self.model.optimizer
+        if not optimizer.built:  # built now, it knows the variables the schedule will unfreeze
+            optimizer.build(self.model.trainable_variables)
+        self._frozen = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        frozen = epoch < self.epochs
+        if frozen != self._frozen:
+            for layer in self._layers:
+                layer.trainable = not frozen
+            self.model.make_train_function(force=True)  # the step reads the trainable variables when traced
+            self._frozen = frozen
+
+    def on_train_end(self, logs=None):
+        for layer in self._layers:
+            layer.trainable = True
 
 
 def trainable_summary(model):
