@@ -502,6 +502,16 @@ def _resume_hint_on_interrupt(run_dir, command):
         raise TrainingInterrupted(run_dir, done, resume_command) from None
 
 
+def _single_device_jit(chosen, requested, replicas):
+    """The "auto" XLA choice was measured on one device: with several replicas it
+    is off (XLA on MirroredStrategy over logical CPUs fails with "Trying to access
+    resource ... located in device CPU:1 from device CPU:0"). An explicit
+    ``jit_compile=True`` is kept."""
+    if replicas > 1 and requested == precision_lib.AUTO:
+        return False
+    return chosen
+
+
 def _requested_compute(precision, jit_compile):
     """``precision`` and ``jit_compile`` as requested, checked; "auto" and None
     are None (a new run resolves them in ``_train``, a resumed one keeps its own)."""
@@ -526,7 +536,8 @@ def _train(name, info, given, train, val, *, state, options, task, strategy, run
     label_spec = run_data.train.element_spec[1]
     if options["precision"] == precision_lib.AUTO or options["jit_compile"] == precision_lib.AUTO:
         resolved = precision_lib.resolve(options["precision"], options["jit_compile"], name)
-        options = {**options, "precision": resolved[0], "jit_compile": resolved[1]}
+        jit_compile = _single_device_jit(resolved[1], options["jit_compile"], replicas)
+        options = {**options, "precision": resolved[0], "jit_compile": jit_compile}
     with strategy.scope(), precision_lib.policy_scope(options["precision"]):
         if state is not None:
             model = load_model_file(cb.inside_run_dir(run_dir, state["checkpoint"]))

@@ -19,7 +19,7 @@ def split_cpu(count):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
 
 
-def train(strategy, initial, run_dir, *, samples, global_batch, epochs):
+def train(strategy, initial, run_dir, *, samples, global_batch, epochs, jit_used=None):
     from keras_cv_course import data
     from keras_cv_course.models import get_model
     from keras_cv_course.training import fit
@@ -33,6 +33,8 @@ def train(strategy, initial, run_dir, *, samples, global_batch, epochs):
     result = fit(model, ds, None, epochs=epochs, batch_size=per_replica, optimizer="sgd", learning_rate=0.05,
                  schedule="constant", strategy=strategy, run_dir=run_dir, seed=0, verbose=0, evaluate=False,
                  shuffle=False)
+    if jit_used is not None:
+        jit_used.append(bool(result.model.jit_compile))
     return [np.asarray(w) for w in result.model.get_weights()]
 
 
@@ -50,12 +52,15 @@ def main(mode, out):
             from keras_cv_course.models import get_model
 
             initial = get_model("lenet5").get_weights()
-        single = train(default, initial, os.path.join(root, "default"), samples=512, global_batch=64, epochs=1)
+        jit_used = []
+        single = train(default, initial, os.path.join(root, "default"), samples=512, global_batch=64, epochs=1,
+                       jit_used=jit_used)
         mirrored_strategy = get_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
         assert mirrored_strategy.num_replicas_in_sync == 2, mirrored_strategy.num_replicas_in_sync
-        mirrored = train(mirrored_strategy, initial, os.path.join(root, "mirrored"), samples=512, global_batch=64, epochs=1)
+        mirrored = train(mirrored_strategy, initial, os.path.join(root, "mirrored"), samples=512, global_batch=64, epochs=1,
+                         jit_used=jit_used)
         changed = max(float(np.abs(a - b).max()) for a, b in zip(single, initial))
-        np.savez(out, changed=changed, replicas=2,
+        np.savez(out, changed=changed, replicas=2, jit=np.array(jit_used),
                  **{f"single_{i}": w for i, w in enumerate(single)}, **{f"mirrored_{i}": w for i, w in enumerate(mirrored)})
     elif mode == "worker":
         from keras_cv_course.training import get_strategy
