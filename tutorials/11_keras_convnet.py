@@ -28,10 +28,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from keras_cv_course import data  # noqa: E402
 from keras_cv_course.models.complexity import count_flops  # noqa: E402
+from keras_cv_course.visualize import plots  # noqa: E402
 
 # The lecture's summary: (layer, output shape, parameters).
 LECTURE_SUMMARY = [
@@ -92,30 +92,16 @@ def separable_costs(kernel=5, channels_in=3, channels_out=256):
     return {"plain": count_flops(plain).macs, "separable": count_flops(separable).macs}
 
 
-def _curves(history, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    left.plot(epochs, history["loss"], "o-", label="training")
-    left.plot(epochs, history["val_loss"], "s--", label="test")
-    left.set(title="loss", xlabel="epoch")
-    right.plot(epochs, history["accuracy"], "o-", label="training")
-    right.plot(epochs, history["val_accuracy"], "s--", label="test")
-    right.set(title="accuracy", xlabel="epoch")
-    right.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def _curves(history):
+    figure, axes = plots.new_figure(1, 2, figsize=(9, 3.4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        plots.plot_history(ax, history, metric, title=metric)
+        ax.legend(["training", "test"])  # the lecture validates on the test images
+    return figure
 
 
 def main(fast=False, out="runs/11_keras_convnet"):
     """Print the lecture's summary beside the built one, train, count; return the figures."""
-    os.makedirs(out, exist_ok=True)
     model = lecture_convnet()
     rows = summary_rows(model)
     print("1. layer             output shape      parameters   (lecture)")
@@ -130,10 +116,10 @@ def main(fast=False, out="runs/11_keras_convnet"):
     costs = separable_costs()
     print(f"4. 5x5 convolution, 3 -> 256 channels: {costs['plain']:,} multiplications per position; "
           f"depthwise-separable {costs['separable']:,} ({costs['plain'] / costs['separable']:.1f}x fewer)")
-    figure = _curves(history, os.path.join(out, "learning_curves.png"))
-    print(f"wrote {figure}")
+    writer = plots.FigureWriter(out)
+    writer.save(_curves(history), "learning_curves.png")
     return {"rows": rows, "total": model.count_params(), "macs": macs, "history": history, "accuracy": accuracy,
-            "separable": costs, "files": [figure]}
+            "separable": costs, "files": writer.files}
 
 
 # %%

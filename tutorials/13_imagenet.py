@@ -35,7 +35,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_cv_course import data, models  # noqa: E402
+from keras_cv_course import data, models, visualize  # noqa: E402
+from keras_cv_course.visualize import plots  # noqa: E402
 
 # ILSVRC classification winners, top-5 error in % (the entry without outside training data where both were given).
 ILSVRC_WINNERS = [
@@ -110,34 +111,21 @@ def first_layer_report(model, probe_images, start):
     """The trained ``conv1``: its dead filters on ``probe_images``, its kernel, and
     how far training moved it from ``start`` (its kernel before training):
     ||W - W0|| / ||W0||, small while the filters are still mostly their random start."""
-    conv1 = model.get_layer("conv1")
-    outputs = keras.Model(model.input, conv1.output).predict(_batches(probe_images, np.zeros(len(probe_images)), False),
-                                                             verbose=0)
-    kernel = keras.ops.convert_to_numpy(conv1.kernel)
+    probe = np.concatenate([x for x, _ in _batches(probe_images, np.zeros(len(probe_images)), False).as_numpy_iterator()])
+    outputs = visualize.activations(model, probe, "conv1")["conv1"]
+    kernel = keras.ops.convert_to_numpy(model.get_layer("conv1").kernel)
     moved = float(np.linalg.norm(kernel - start) / np.linalg.norm(start))
     return {"dead": dead_filters(outputs), "kernel": kernel, "moved": moved}
 
 
-def _filters_figure(reports, path):
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(reports), figsize=(5.2 * len(reports), 4.4))
-    for ax, (name, report) in zip(np.atleast_1d(axes), reports.items()):
-        kernel = report["kernel"][..., 0, :]  # (k, k, filters): grey input
-        k, _, count = kernel.shape
-        columns = 12
-        grid = np.ones(((k + 1) * (count // columns), (k + 1) * columns))
-        for i in range(count):
-            tile = kernel[..., i]
-            tile = (tile - tile.min()) / (np.ptp(tile) or 1.0)
-            row, column = divmod(i, columns)
-            grid[row * (k + 1):row * (k + 1) + k, column * (k + 1):column * (k + 1) + k] = tile
-        ax.imshow(grid, cmap="gray", interpolation="nearest")
-        ax.set_title(f"{name} conv1 {k}x{k}: {len(report['dead'])} of {count} dead", fontsize=9)
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def _filters_figure(trained, reports):
+    figure, axes = plots.new_figure(1, len(trained), figsize=(5.2 * len(trained), 4.4), squeeze=False)
+    for ax, (name, (model, _, _)) in zip(axes[0], trained.items()):
+        tiles = visualize.filters(model, "conv1")  # each filter scaled to [0, 1] on its own
+        dead = len(reports[name]["dead"])
+        plots.plot_filters(ax, tiles, cols=12,
+                           title=f"{name} conv1 {tiles.shape[1]}x{tiles.shape[2]}: {dead} of {len(tiles)} dead")
+    return figure
 
 
 def largest_drop(winners=ILSVRC_WINNERS):
@@ -146,35 +134,21 @@ def largest_drop(winners=ILSVRC_WINNERS):
     return max(drops)[1]
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _history_figure(path):
-    plt = _pyplot()
+def _history_figure():
+    figure, ax = plots.new_figure(figsize=(7.5, 3.8))
     years = [year for year, _, _ in ILSVRC_WINNERS]
     errors = [error for _, _, error in ILSVRC_WINNERS]
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
     ax.bar(years, errors, color=["C7" if year < 2012 else "C0" for year in years])
     for year, team, error in ILSVRC_WINNERS:
         ax.annotate(f"{error:g}%\n{team.split(' (')[0]}", (year, error), ha="center", va="bottom", fontsize=7)
     ax.axhline(HUMAN_TOP5, color="C3", linestyle="--", label=f"human ({HUMAN_TOP5}%)")
     ax.set(xlabel="ILSVRC year", ylabel="top-5 error (%)", title="ImageNet classification winners", ylim=(0, 33))
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figure
 
 
 def main(fast=False, out="runs/13_imagenet"):
-    """Print the history and the two first layers; write the plot; return the figures."""
-    os.makedirs(out, exist_ok=True)
+    """Print the history and the two first layers; train both; write the plots; return the figures."""
     print("1. ILSVRC classification winners, top-5 error")
     for year, team, error in ILSVRC_WINNERS:
         print(f"   {year}  {error:>5.2f}%  {team}{'   (below human)' if error < HUMAN_TOP5 else ''}")
@@ -194,13 +168,12 @@ def main(fast=False, out="runs/13_imagenet"):
         print(f"   {name:<8} test accuracy {accuracy:.4f}; conv1 dead filters {len(report['dead'])} of "
               f"{report['kernel'].shape[-1]} on {len(probe)} test images; moved {report['moved']:.3f} of its "
               "starting norm")
-    files = [_history_figure(os.path.join(out, "ilsvrc_top5_error.png")),
-             _filters_figure(reports, os.path.join(out, "first_layer_filters.png"))]
-    for path in files:
-        print(f"wrote {path}")
+    writer = plots.FigureWriter(out)
+    writer.save(_history_figure(), "ilsvrc_top5_error.png")
+    writer.save(_filters_figure(trained, reports), "first_layer_filters.png")
     return {"largest_drop": largest_drop(), "below_human": below_human, "first_layers": layers,
             "trained": {name: {"accuracy": accuracy, **reports[name]} for name, (_, accuracy, _) in trained.items()},
-            "files": files}
+            "files": writer.files}
 
 
 # %%

@@ -38,6 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_cv_course import data  # noqa: E402
+from keras_cv_course.visualize import plots  # noqa: E402
 
 CLASSES = {"shirt": 6, "t_shirt_top": 0}  # folder name: Fashion-MNIST label
 LECTURE_COUNTS = {"train": 1000, "validation": 500, "test": 500}  # images per class
@@ -124,22 +125,12 @@ def final_gap(history, last=3):
     return float(np.mean(history["accuracy"][-last:]) - np.mean(history["val_accuracy"][-last:]))
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def augmented_examples(split, path, count=8):
+def augmented_examples(split, count=8):
     """One training picture and ``count`` draws of the ImageDataGenerator layers."""
-    plt = _pyplot()
     image = next(split.dataset.as_numpy_iterator())[0]
     picture = keras.ops.convert_to_numpy(keras.layers.Resizing(*IMAGE_SIZE)(image[None].astype("float32")))
     layers = data.augment.image_data_generator_layers(seed=0)
-    fig, axes = plt.subplots(1, count + 1, figsize=(1.4 * (count + 1), 1.8))
+    figure, axes = plots.new_figure(1, count + 1, figsize=(1.4 * (count + 1), 1.8))
     axes[0].imshow(picture[0, ..., 0], cmap="gray", vmin=0, vmax=255)
     axes[0].set_title("original", fontsize=8)
     for ax in axes[1:]:
@@ -149,33 +140,21 @@ def augmented_examples(split, path, count=8):
         ax.imshow(keras.ops.convert_to_numpy(drawn)[0, ..., 0], cmap="gray", vmin=0, vmax=255)
     for ax in axes:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figure
 
 
-def learning_curves(runs, path):
+def learning_curves(runs):
     """Training and validation accuracy and loss of each run, side by side."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, len(runs), figsize=(4.6 * len(runs), 6.2), squeeze=False)
+    figure, axes = plots.new_figure(2, len(runs), figsize=(4.6 * len(runs), 6.2), squeeze=False)
     for column, (title, history) in enumerate(runs.items()):
-        epochs = np.arange(1, len(history["loss"]) + 1)
-        for row, key in enumerate(("accuracy", "loss")):
-            ax = axes[row, column]
-            ax.plot(epochs, history[key], "o-", markersize=3, label="training")
-            ax.plot(epochs, history["val_" + key], "s--", markersize=3, label="validation")
-            ax.set(title=f"{title}: {key}", xlabel="epoch")
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        for row, metric in enumerate(("accuracy", "loss")):
+            plots.plot_history(axes[row, column], history, metric, title=f"{title}: {metric}")
+            axes[row, column].legend(fontsize=8)
+    return figure
 
 
 def main(fast=False, out="runs/15_small_data"):
     """Write and read the folder, build, train both runs, plot; return the figures."""
-    os.makedirs(out, exist_ok=True)
     root = os.path.join(out, "shirts_vs_tshirts")
     written = write_folder(root, fast)
     splits = read_folder(root)
@@ -197,14 +176,12 @@ def main(fast=False, out="runs/15_small_data"):
     for name in ("plain", "augmented"):
         print(f"   {name:<9} test accuracy {accuracies[name]:.4f}; "
               f"training - validation accuracy over the last 3 epochs {gaps[name]:+.4f}")
-    files = [augmented_examples(splits["train"], os.path.join(out, "augmented_examples.png")),
-             learning_curves({"plain": plain, "augmented + dropout": augmented},
-                             os.path.join(out, "learning_curves.png"))]
-    for path in files:
-        print(f"wrote {path}")
+    writer = plots.FigureWriter(out)
+    writer.save(augmented_examples(splits["train"]), "augmented_examples.png")
+    writer.save(learning_curves({"plain": plain, "augmented + dropout": augmented}), "learning_curves.png")
     return {"written": written, "found": found, "class_names": splits["train"].class_names,
             "lecture_parameters": lecture_model.count_params(), "histories": {"plain": plain, "augmented": augmented},
-            "accuracy": accuracies, "gap": gaps, "files": files}
+            "accuracy": accuracies, "gap": gaps, "files": writer.files}
 
 
 # %%

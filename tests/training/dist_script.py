@@ -19,7 +19,8 @@ def split_cpu(count):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
 
 
-def train(strategy, initial, run_dir, *, samples, global_batch, epochs, jit_used=None):
+def train(strategy, initial, run_dir, *, samples, global_batch, epochs):
+    """``(final weights, whether the run compiled with XLA)``."""
     from keras_cv_course import data
     from keras_cv_course.models import get_model
     from keras_cv_course.training import fit
@@ -33,9 +34,7 @@ def train(strategy, initial, run_dir, *, samples, global_batch, epochs, jit_used
     result = fit(model, ds, None, epochs=epochs, batch_size=per_replica, optimizer="sgd", learning_rate=0.05,
                  schedule="constant", strategy=strategy, run_dir=run_dir, seed=0, verbose=0, evaluate=False,
                  shuffle=False)
-    if jit_used is not None:
-        jit_used.append(bool(result.model.jit_compile))
-    return [np.asarray(w) for w in result.model.get_weights()]
+    return [np.asarray(w) for w in result.model.get_weights()], bool(result.model.jit_compile)
 
 
 def main(mode, out):
@@ -52,15 +51,14 @@ def main(mode, out):
             from keras_cv_course.models import get_model
 
             initial = get_model("lenet5").get_weights()
-        jit_used = []
-        single = train(default, initial, os.path.join(root, "default"), samples=512, global_batch=64, epochs=1,
-                       jit_used=jit_used)
+        single, single_jit = train(default, initial, os.path.join(root, "default"), samples=512, global_batch=64,
+                                   epochs=1)
         mirrored_strategy = get_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
         assert mirrored_strategy.num_replicas_in_sync == 2, mirrored_strategy.num_replicas_in_sync
-        mirrored = train(mirrored_strategy, initial, os.path.join(root, "mirrored"), samples=512, global_batch=64, epochs=1,
-                         jit_used=jit_used)
+        mirrored, mirrored_jit = train(mirrored_strategy, initial, os.path.join(root, "mirrored"), samples=512,
+                                       global_batch=64, epochs=1)
         changed = max(float(np.abs(a - b).max()) for a, b in zip(single, initial))
-        np.savez(out, changed=changed, replicas=2, jit=np.array(jit_used),
+        np.savez(out, changed=changed, replicas=2, jit=np.array([single_jit, mirrored_jit]),
                  **{f"single_{i}": w for i, w in enumerate(single)}, **{f"mirrored_{i}": w for i, w in enumerate(mirrored)})
     elif mode == "worker":
         from keras_cv_course.training import get_strategy
@@ -73,7 +71,7 @@ def main(mode, out):
             from keras_cv_course.models import get_model
 
             initial = get_model("lenet5").get_weights()
-        weights = train(strategy, None, os.path.join(tempfile.mkdtemp(), "run"), samples=256, global_batch=64, epochs=2)
+        weights, _ = train(strategy, None, os.path.join(tempfile.mkdtemp(), "run"), samples=256, global_batch=64, epochs=2)
         np.savez(out, strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,
                  changed=max(float(np.abs(a - b).max()) for a, b in zip(weights, initial)),
                  **{f"w_{i}": w for i, w in enumerate(weights)})
