@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keras_cv_course.visualize import plots  # noqa: E402
+
 SIGMOID_INPUTS = (-100.0, -10.0, -1.0, -0.1, 0.0, 0.1, 1.0, 10.0, 100.0)
 # The lecture's softmax tables: scores -> probabilities, as printed there.
 SOFTMAX_TABLES = {
@@ -101,13 +103,8 @@ def keras_output_size(size, layers):
     return int(model.output_shape[1])
 
 
-def _figure(sigmoids, tables, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+def _figure(sigmoids, tables):
+    fig, (left, right) = plots.new_figure(1, 2, figsize=(10, 3.6))
     x = np.linspace(-10, 10, 201)
     left.plot(x, 1 / (1 + np.exp(-x)))
     left.scatter([k for k in sigmoids if abs(k) <= 10], [v for k, v in sigmoids.items() if abs(k) <= 10], color="C3")
@@ -118,15 +115,11 @@ def _figure(sigmoids, tables, path):
     right.set(title="softmax", xticks=range(3), xticklabels=["class 0", "class 1", "class 2"], ylabel="probability",
               ylim=(0, 1.25))
     right.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def main(fast=False, out="runs/09_output_layers"):
     """Print the lecture's tables computed here; return them (for the test)."""
-    os.makedirs(out, exist_ok=True)
     print("1. sigmoid")
     sigmoids = sigmoid_table()
     for x, s in sigmoids.items():
@@ -157,10 +150,10 @@ def main(fast=False, out="runs/09_output_layers"):
         shapes[name] = (formula, keras_output_size(size, layers))
         print(f"   {name:<46} {formula:>3}x{formula:<3} {shapes[name][1]:>3}x{shapes[name][1]}")
 
-    figure = _figure(sigmoids, tables, os.path.join(out, "sigmoid_softmax.png"))
-    print(f"wrote {figure}")
+    writer = plots.FigureWriter(out)
+    writer.save(_figure(sigmoids, tables), "sigmoid_softmax.png")
     return {"sigmoid": sigmoids, "softmax": tables, "overflow": overflow, "encodings": encodings,
-            "shapes": shapes, "files": [figure]}
+            "shapes": shapes, "files": writer.files}
 
 
 # %%

@@ -31,6 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_cv_course import data, detection, metrics, models, segmentation  # noqa: E402
+from keras_cv_course.visualize import plots  # noqa: E402
 
 POSITIVE, NEGATIVE = "Shirt", "T-shirt/top"
 THRESHOLDS = (0.1, 0.5, 0.9)
@@ -91,13 +92,8 @@ def segmentation_accuracy():
     return summary["per_class_sa"]
 
 
-def _roc_figure(fpr, tpr, area, operating_points, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+def _roc_figure(fpr, tpr, area, operating_points):
+    fig, ax = plots.new_figure(figsize=(4.6, 4.2))
     ax.plot(fpr, tpr, label=f"fashion_cnn (AUC {area:.3f})")
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
     for threshold, row in operating_points.items():
@@ -105,15 +101,11 @@ def _roc_figure(fpr, tpr, area, operating_points, path):
         ax.annotate(f"t = {threshold}", (row["fpr"], row["tpr"]), textcoords="offset points", xytext=(6, -10))
     ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"{POSITIVE} vs {NEGATIVE}")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def main(fast=False, out="runs/10_tasks_and_measures"):
     """Print each measure of the lecture, computed here; return them (for the test)."""
-    os.makedirs(out, exist_ok=True)
     labels, scores = two_class_scores(fast)
     print(f"1. {POSITIVE} (positive) vs {NEGATIVE}: {int(labels.sum())} + {int((1 - labels).sum())} test images")
     operating_points = {t: at_threshold(labels, scores, t) for t in THRESHOLDS}
@@ -135,10 +127,10 @@ def main(fast=False, out="runs/10_tasks_and_measures"):
     sa = segmentation_accuracy()
     print(f"5. VOC segmentation accuracy SA = n / (n + e): item {sa['item']:.4f} (3 / 5), "
           f"background {sa['background']:.4f} (11 / 13)")
-    figure = _roc_figure(fpr, tpr, area, operating_points, os.path.join(out, "roc_curve.png"))
-    print(f"wrote {figure}")
+    writer = plots.FigureWriter(out)
+    writer.save(_roc_figure(fpr, tpr, area, operating_points), "roc_curve.png")
     return {"labels": labels, "scores": scores, "auc": area, "operating_points": operating_points,
-            "majority": majority, "boxes": boxes, "sa": sa, "files": [figure]}
+            "majority": majority, "boxes": boxes, "sa": sa, "files": writer.files}
 
 
 # %%

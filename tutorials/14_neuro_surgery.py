@@ -32,6 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_cv_course import blocks, data, models, surgery  # noqa: E402
+from keras_cv_course.visualize import plots  # noqa: E402
 
 BORROWED = "conv1"
 
@@ -77,13 +78,8 @@ def _arrays(fast):
     return _unit(x_train), y_train, _unit(x_test), y_test
 
 
-def _filters_figure(before, after, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, before.shape[-1], figsize=(1.3 * before.shape[-1], 3))
+def _filters_figure(before, after):
+    fig, axes = plots.new_figure(2, before.shape[-1], figsize=(1.3 * before.shape[-1], 3))
     for row, (kernels, title) in enumerate(((before, "LeNet-5"), (after, "Monster"))):
         for index, ax in enumerate(axes[row]):
             ax.imshow(kernels[:, :, 0, index], cmap="gray")
@@ -91,15 +87,11 @@ def _filters_figure(before, after, path):
             ax.set_yticks([])
         axes[row][0].set_ylabel(title)
     fig.suptitle(f"{BORROWED} filters: as borrowed, and after the unfrozen epochs")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def main(fast=False, out="runs/14_neuro_surgery"):
     """Build and train the Monster; return the errors and the borrowed filters."""
-    os.makedirs(out, exist_ok=True)
     keras.utils.set_random_seed(0)
     lenet = models.get_model("lenet5", weights="fashion_mnist")
     model = monster(surgery.borrow_layer(lenet, BORROWED))
@@ -113,10 +105,10 @@ def main(fast=False, out="runs/14_neuro_surgery"):
     before = lenet.get_layer(BORROWED).get_weights()[0]
     after = model.get_layer(BORROWED).get_weights()[0]
     print(f"test error {100 * watch.errors[-1]:.2f}%; {BORROWED} moved by at most {np.abs(after - before).max():.4f}")
-    figure = _filters_figure(before, after, os.path.join(out, "borrowed_filters.png"))
-    print(f"wrote {figure}")
+    writer = plots.FigureWriter(out)
+    writer.save(_filters_figure(before, after), "borrowed_filters.png")
     return {"errors": watch.errors, "frozen": watch.frozen, "kernels": watch.kernels, "lenet_kernel": before,
-            "params": model.count_params(), "files": [figure]}
+            "params": model.count_params(), "files": writer.files}
 
 
 # %%
