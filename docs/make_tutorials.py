@@ -1,7 +1,7 @@
 """Run tutorials in their full mode and keep what they print and draw under docs/tutorials/.
 
     python docs/make_tutorials.py 09 10 11        # those tutorials
-    python docs/make_tutorials.py --all           # every tutorial (hours on 2 cores: 13 and 15 train ~15 min each)
+    python docs/make_tutorials.py --all           # every tutorial (hours on 2 cores: 13 trains ~70 min, 15 ~20 min)
 
 Each tutorial ``tutorials/NN_name.py`` runs as ``python tutorials/NN_name.py --out
 docs/tutorials/NN_name`` in its own interpreter (so one tutorial's Keras state never
@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,14 +58,28 @@ def run_tutorial(path):
     os.makedirs(folder)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     started = time.time()
-    proc = subprocess.run([sys.executable, path, "--out", folder], cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{stem} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    lines = [line for line in proc.stdout.splitlines() if not NOISE.match(line)]
+    with tempfile.TemporaryFile("w+") as errors:
+        printed, returncode = _stream([sys.executable, path, "--out", folder], env, errors)
+        if returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{stem} failed (exit {returncode}):\n{errors.read()[-3000:]}")
+    lines = [line for line in printed if not NOISE.match(line)]
     with open(os.path.join(folder, "output.txt"), "w") as handle:
         handle.write(f"$ python tutorials/{stem}.py --out docs/tutorials/{stem}\n" + "\n".join(lines) + "\n")
     figures_only(folder)
     return folder, time.time() - started
+
+
+def _stream(command, env, errors):
+    """Run ``command``, echoing each line it prints (indented, so long trainings
+    show their epochs) and keeping them; standard error goes to the file ``errors``.
+    Returns (printed lines, exit status)."""
+    printed = []
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errors, text=True) as proc:
+        for line in proc.stdout:
+            printed.append(line.rstrip("\n"))
+            print(f"  | {printed[-1]}", flush=True)
+    return printed, proc.returncode
 
 
 def write_index():

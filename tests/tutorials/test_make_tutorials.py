@@ -44,3 +44,12 @@ def test_a_tutorial_run_keeps_its_figures_and_printed_lines(make_tutorials, tmp_
 def test_an_unknown_tutorial_number_is_refused_by_name(make_tutorials):
     with pytest.raises(SystemExit, match="no tutorial numbered 42; there are 15"):
         make_tutorials.main(["42"])
+
+
+def test_a_run_shows_every_line_as_it_comes_and_a_failure_names_the_tutorial(make_tutorials, tmp_path, capsys):
+    make_tutorials.main(["15"])
+    shown = capsys.readouterr().out
+    assert "  | Epoch 1/30" in shown and "  | 1. the lecture's figure: 3,453,121" in shown  # progress, noise included
+    (tmp_path / "tutorials" / "16_broken.py").write_text("print('started'); raise ValueError('bad image size 13')")
+    with pytest.raises(SystemExit, match=r"16_broken failed \(exit 1\):[\s\S]*bad image size 13"):
+        make_tutorials.main(["16"])
