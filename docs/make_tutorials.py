@@ -88,6 +88,8 @@ def write_index():
              "output of `tutorials/<name>.py` and its figures.\n"]
     for folder in sorted(glob.glob(os.path.join(OUT, "[0-9][0-9]_*"))):
         stem = os.path.basename(folder)
+        if not os.path.exists(os.path.join(folder, "output.txt")):  # still running elsewhere, or failed
+            continue
         parts.append(f"\n## {stem}\n\n```\n{open(os.path.join(folder, 'output.txt')).read().rstrip()}\n```\n")
         parts += [f"\n![{name}]({stem}/{name})\n" for name in sorted(os.listdir(folder)) if name.endswith(".png")]
     with open(os.path.join(OUT, "README.md"), "w") as handle:

@@ -53,3 +53,10 @@ def test_a_run_shows_every_line_as_it_comes_and_a_failure_names_the_tutorial(mak
     (tmp_path / "tutorials" / "16_broken.py").write_text("print('started'); raise ValueError('bad image size 13')")
     with pytest.raises(SystemExit, match=r"16_broken failed \(exit 1\):[\s\S]*bad image size 13"):
         make_tutorials.main(["16"])
+
+
+def test_the_index_leaves_out_a_tutorial_still_running_in_another_process(make_tutorials, tmp_path):
+    (tmp_path / "docs" / "tutorials" / "13_running").mkdir(parents=True)  # emptied, output.txt not yet written
+    make_tutorials.main(["15"])
+    index = (tmp_path / "docs" / "tutorials" / "README.md").read_text()
+    assert "## 15_fake" in index and "13_running" not in index
