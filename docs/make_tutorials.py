@@ -59,7 +59,7 @@ def run_tutorial(path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     started = time.time()
     with tempfile.TemporaryFile("w+") as errors:
-        printed, returncode = _stream([sys.executable, path, "--out", folder], env, errors)
+        printed, returncode = _stream([sys.executable, path, "--out", os.path.relpath(folder, ROOT)], env, errors)
         if returncode != 0:
             errors.seek(0)
             raise SystemExit(f"{stem} failed (exit {returncode}):\n{errors.read()[-3000:]}")

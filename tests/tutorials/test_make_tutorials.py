@@ -14,6 +14,7 @@ print("1. the lecture's figure: 3,453,121")
 print("Epoch 1/30")
 print("63/63 - 9s - 143ms/step - accuracy: 0.7185")
 print("   test accuracy 0.8310")
+print("wrote", os.path.join(args.out, "curves.png"))
 '''
 
 
@@ -36,6 +37,7 @@ def test_a_tutorial_run_keeps_its_figures_and_printed_lines(make_tutorials, tmp_
         "$ python tutorials/15_fake.py --out docs/tutorials/15_fake",
         "1. the lecture's figure: 3,453,121",
         "   test accuracy 0.8310",
+        "wrote docs/tutorials/15_fake/curves.png",  # relative to the checkout: no machine's paths in docs/
     ]
     index = (tmp_path / "docs" / "tutorials" / "README.md").read_text()
     assert "## 15_fake" in index and "![curves.png](15_fake/curves.png)" in index
