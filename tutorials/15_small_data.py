@@ -47,7 +47,7 @@ LECTURE_INPUT = (150, 150, 3)
 LECTURE_PARAMETERS = 3_453_121
 IMAGE_SIZE = (64, 64)
 # Epochs of the plain and the augmented run; the lecture trains 30 and 100.
-EPOCHS = {"full": (30, 60), "fast": (20, 12)}
+EPOCHS = {"full": (30, 100), "fast": (20, 12)}
 
 
 def write_folder(root, fast):
