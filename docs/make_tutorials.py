@@ -1,7 +1,7 @@
 """Run tutorials in their full mode and keep what they print and draw under docs/tutorials/.
 
     python docs/make_tutorials.py 09 10 11        # those tutorials
-    python docs/make_tutorials.py --all           # every tutorial (hours on 2 cores: 13 trains ~70 min, 15 ~20 min)
+    python docs/make_tutorials.py --all           # every tutorial (hours on 2 cores: 13 trains ~55 min, 15 ~20 min)
 
 Each tutorial ``tutorials/NN_name.py`` runs as ``python tutorials/NN_name.py --out
 docs/tutorials/NN_name`` in its own interpreter (so one tutorial's Keras state never

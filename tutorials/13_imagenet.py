@@ -22,7 +22,7 @@
 #    every position of every one of 256 test images.
 #
 # `python tutorials/13_imagenet.py --out runs/13` writes the plots and trains on
-# 18,000 training images for 3 epochs (about 70 minutes on 2 cores); `--fast`
+# 18,000 training images for 3 epochs (about 55 minutes on 2 cores); `--fast`
 # trains on 320 of the shipped sample for one.
 
 # %%
