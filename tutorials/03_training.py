@@ -95,6 +95,7 @@ print("trained while fine-tuning:", trainable)
 print(f"fine-tuned top-1 {tuned.summary['top1_accuracy']:.4f}")
 
 conv_base = get_model("vgg16", include_top=False, input_shape=(150, 150, 3))  # weights="imagenet" in the course
+print(f"VGG16 conv_base at 150x150x3: {conv_base.count_params():,} parameters, output {conv_base.output.shape[1:]}")
 transfer = surgery.transfer_classifier(conv_base, hidden=256, classes=1)
 surgery.freeze(conv_base, until="block5_conv1")
 trainable, frozen = surgery.trainable_summary(transfer)

@@ -17,7 +17,12 @@ def test_runs_fast(tmp_path):
     assert "dataset: fashion_mnist_sample" in out
     assert "epochs in history: [0, 1]" in out
     assert "trained while fine-tuning: ['fc1', 'fc2', 'predictions']" in out
+    assert "VGG16 conv_base at 150x150x3: 14,714,688 parameters, output (4, 4, 512)" in out  # DLwP 5.3's summary
     assert "VGG16 transfer model: 16,812,353 parameters" in out
+    # Trainable from block5_conv1 on, by hand: three 3x3 512->512 convs, Dense(256) on the flattened 4*4*512, Dense(1).
+    block5 = 3 * (3 * 3 * 512 * 512 + 512)
+    head = (4 * 4 * 512 * 256 + 256) + (256 + 1)
+    assert f"from block5_conv1 on {block5 + head:,} trainable, {16_812_353 - block5 - head:,} frozen" in out
     assert "replica(s)" in out
     assert (tmp_path / "lenet5" / "report.md").exists()
     assert "adapted: ['stem_whiten']" in out
