@@ -16,9 +16,9 @@ def _table_rows():
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in block]
 
 
-def test_every_tutorial_is_listed_beside_a_lecture():
+def test_every_tutorial_is_listed_beside_a_lecture(load_script):
     listed = {number.strip() for row in _table_rows() for number in row[1].split(",")}
-    tutorials = {name[:2] for name in os.listdir(os.path.join(ROOT, "tutorials")) if re.match(r"\d\d_.*\.py$", name)}
+    tutorials = {os.path.basename(path)[:2] for path in load_script("docs/make_tutorials.py").tutorial_paths(None)}
     assert tutorials - listed == set(), f"tutorials missing from README.md's table: {sorted(tutorials - listed)}"
     assert listed - tutorials == set(), f"README.md's table names tutorials that do not exist: {sorted(listed - tutorials)}"
 
